@@ -1,0 +1,138 @@
+package gpu
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/rajveermalviya/go-webgpu/wgpu"
+)
+
+// AdapterType is the kind of device behind an adapter. Kernels pick their
+// variants by it: CPU adapters want per-invocation register work, GPUs want
+// workgroup-memory tiles.
+type AdapterType uint8
+
+// Adapter types. wgpu 0.17's C API has no separate "virtual GPU" type:
+// virtual and other adapters report Unknown.
+const (
+	Unknown AdapterType = iota
+	Discrete
+	Integrated
+	CPU
+)
+
+// String returns the type's name as `gosig devices` prints it.
+func (t AdapterType) String() string {
+	switch t {
+	case Discrete:
+		return "discrete"
+	case Integrated:
+		return "integrated"
+	case CPU:
+		return "cpu"
+	}
+	return "unknown"
+}
+
+// Features lists the optional WebGPU features gosig cares about.
+type Features struct {
+	// ShaderF16 is the adapter's shader-f16 feature. gosig does not use it:
+	// wgpu 0.17's WGSL front end cannot parse `enable f16;`, so f16 weights
+	// are stored packed and read with unpack2x16float, which needs nothing.
+	ShaderF16      bool
+	TimestampQuery bool // GPU timestamps for per-kernel timing
+}
+
+// Limits are the device limits gosig's kernels and buffers depend on.
+type Limits struct {
+	MaxBufferSize                     uint64
+	MaxStorageBufferBindingSize       uint64
+	MaxUniformBufferBindingSize       uint64
+	MinStorageBufferOffsetAlignment   uint32
+	MinUniformBufferOffsetAlignment   uint32
+	MaxStorageBuffersPerShaderStage   uint32
+	MaxComputeWorkgroupStorageSize    uint32
+	MaxComputeInvocationsPerWorkgroup uint32
+	MaxComputeWorkgroupSizeX          uint32
+	MaxComputeWorkgroupsPerDimension  uint32
+}
+
+func limitsFrom(l wgpu.Limits) Limits {
+	return Limits{
+		MaxBufferSize:                     l.MaxBufferSize,
+		MaxStorageBufferBindingSize:       l.MaxStorageBufferBindingSize,
+		MaxUniformBufferBindingSize:       l.MaxUniformBufferBindingSize,
+		MinStorageBufferOffsetAlignment:   l.MinStorageBufferOffsetAlignment,
+		MinUniformBufferOffsetAlignment:   l.MinUniformBufferOffsetAlignment,
+		MaxStorageBuffersPerShaderStage:   l.MaxStorageBuffersPerShaderStage,
+		MaxComputeWorkgroupStorageSize:    l.MaxComputeWorkgroupStorageSize,
+		MaxComputeInvocationsPerWorkgroup: l.MaxComputeInvocationsPerWorkgroup,
+		MaxComputeWorkgroupSizeX:          l.MaxComputeWorkgroupSizeX,
+		MaxComputeWorkgroupsPerDimension:  l.MaxComputeWorkgroupsPerDimension,
+	}
+}
+
+// AdapterInfo describes one adapter: what it is, its driver, backend,
+// features and limits.
+type AdapterInfo struct {
+	Name         string
+	Vendor       string // vendor name where the driver reports one
+	VendorID     uint32
+	DeviceID     uint32
+	Architecture string
+	Driver       string // driver description, e.g. "Mesa 22.3.6 (LLVM 15.0.6)"
+	Type         AdapterType
+	Backend      string // vulkan, metal, dx12, dx11, gl
+	Features     Features
+	Limits       Limits
+}
+
+// String is a one-line summary: name, type, backend, driver.
+func (a AdapterInfo) String() string {
+	s := fmt.Sprintf("%s (%s, %s", a.Name, a.Type, a.Backend)
+	if a.Driver != "" {
+		s += ", " + a.Driver
+	}
+	return s + ")"
+}
+
+func backendName(t wgpu.BackendType) string {
+	switch t {
+	case wgpu.BackendType_Vulkan:
+		return "vulkan"
+	case wgpu.BackendType_Metal:
+		return "metal"
+	case wgpu.BackendType_D3D12:
+		return "dx12"
+	case wgpu.BackendType_D3D11:
+		return "dx11"
+	case wgpu.BackendType_OpenGL, wgpu.BackendType_OpenGLES:
+		return "gl"
+	}
+	return strings.ToLower(t.String())
+}
+
+func adapterInfo(a *wgpu.Adapter) AdapterInfo {
+	p := a.GetProperties()
+	info := AdapterInfo{
+		Name:         p.Name,
+		Vendor:       p.VendorName,
+		VendorID:     p.VendorId,
+		DeviceID:     p.DeviceId,
+		Architecture: p.Architecture,
+		Driver:       p.DriverDescription,
+		Backend:      backendName(p.BackendType),
+		Limits:       limitsFrom(a.GetLimits().Limits),
+	}
+	switch p.AdapterType {
+	case wgpu.AdapterType_DiscreteGPU:
+		info.Type = Discrete
+	case wgpu.AdapterType_IntegratedGPU:
+		info.Type = Integrated
+	case wgpu.AdapterType_CPU:
+		info.Type = CPU
+	}
+	info.Features.ShaderF16 = a.HasFeature(wgpu.FeatureName_ShaderF16)
+	info.Features.TimestampQuery = a.HasFeature(wgpu.FeatureName_TimestampQuery)
+	return info
+}
