@@ -116,7 +116,7 @@ func assertClose(t testing.TB, what string, want, got []float32, tol float64) {
 }
 
 var tinySpec = visionSpec{
-	tower: towerSpec{hidden: 64, heads: 4, intermediate: 128, layers: 2, eps: 1e-6},
+	tower:  towerSpec{hidden: 64, heads: 4, intermediate: 128, layers: 2, eps: 1e-6},
 	naflex: true, channels: 3, patch: 16, posGrid: 8, useHead: true,
 }
 
