@@ -1,0 +1,279 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The vocabulary and merges of a 256k-token tokenizer.json are 17 MB of JSON
+// in two shapes only: an object of string to integer and an array of strings
+// (or of string pairs). jsonScanner reads exactly those shapes about ten times
+// faster than encoding/json into a map; everything else in the file goes
+// through encoding/json.
+type jsonScanner struct {
+	b   []byte
+	off int
+}
+
+func (s *jsonScanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: %s", s.off, fmt.Sprintf(format, args...))
+}
+
+func (s *jsonScanner) ws() {
+	for s.off < len(s.b) {
+		switch s.b[s.off] {
+		case ' ', '\t', '\n', '\r':
+			s.off++
+		default:
+			return
+		}
+	}
+}
+
+// expect consumes c after optional whitespace.
+func (s *jsonScanner) expect(c byte) error {
+	s.ws()
+	if s.off >= len(s.b) || s.b[s.off] != c {
+		if s.off >= len(s.b) {
+			return s.errorf("want %q, found end of input", c)
+		}
+		return s.errorf("want %q, found %q", c, s.b[s.off])
+	}
+	s.off++
+	return nil
+}
+
+// peek returns the next non-space byte without consuming it, or 0 at the end.
+func (s *jsonScanner) peek() byte {
+	s.ws()
+	if s.off >= len(s.b) {
+		return 0
+	}
+	return s.b[s.off]
+}
+
+// str reads a JSON string.
+func (s *jsonScanner) str() (string, error) {
+	if err := s.expect('"'); err != nil {
+		return "", err
+	}
+	start := s.off
+	for i := start; i < len(s.b); i++ {
+		switch c := s.b[i]; {
+		case c == '"':
+			s.off = i + 1
+			raw := s.b[start:i]
+			if utf8.Valid(raw) {
+				return string(raw), nil
+			}
+			return string([]rune(string(raw))), nil // invalid bytes become U+FFFD
+		case c == '\\':
+			return s.slowStr(start)
+		case c < 0x20:
+			s.off = i
+			return "", s.errorf("control character %#x in string", c)
+		}
+	}
+	s.off = len(s.b)
+	return "", s.errorf("unterminated string")
+}
+
+// slowStr decodes a string that has escapes, starting just after its quote.
+func (s *jsonScanner) slowStr(start int) (string, error) {
+	out := make([]byte, 0, 16)
+	i := start
+	for i < len(s.b) {
+		c := s.b[i]
+		switch {
+		case c == '"':
+			s.off = i + 1
+			return string([]rune(string(out))), nil
+		case c < 0x20:
+			s.off = i
+			return "", s.errorf("control character %#x in string", c)
+		case c != '\\':
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s.b) {
+			break
+		}
+		e := s.b[i+1]
+		i += 2
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(s.b, i)
+			if !ok {
+				s.off = i
+				return "", s.errorf("bad \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok2 := rune(-1), false
+				if i+6 <= len(s.b) && s.b[i] == '\\' && s.b[i+1] == 'u' {
+					r2, ok2 = hex4(s.b, i+2)
+				}
+				if dec := utf16.DecodeRune(r, r2); ok2 && dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError // lone surrogate, as encoding/json does
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			s.off = i - 1
+			return "", s.errorf("bad escape \\%c", e)
+		}
+	}
+	s.off = len(s.b)
+	return "", s.errorf("unterminated string")
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[i:i+4]), 16, 32)
+	return rune(v), err == nil
+}
+
+// integer reads a JSON number that must be an integer fitting in int32.
+func (s *jsonScanner) integer() (int32, error) {
+	s.ws()
+	start := s.off
+	for s.off < len(s.b) {
+		c := s.b[s.off]
+		if (c < '0' || c > '9') && c != '-' && c != '+' && c != '.' && c != 'e' && c != 'E' {
+			break
+		}
+		s.off++
+	}
+	v, err := strconv.ParseInt(string(s.b[start:s.off]), 10, 32)
+	if err != nil {
+		s.off = start
+		return 0, s.errorf("want an int32 token id, found %q", s.b[start:s.off+min(10, len(s.b)-s.off)])
+	}
+	return int32(v), nil
+}
+
+// parseVocab reads a JSON object mapping pieces to ids.
+func parseVocab(b []byte) (map[string]int32, error) {
+	s := &jsonScanner{b: b}
+	if err := s.expect('{'); err != nil {
+		return nil, err
+	}
+	vocab := make(map[string]int32, len(b)/16)
+	if s.peek() == '}' {
+		s.off++
+		return vocab, nil
+	}
+	for {
+		k, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, err
+		}
+		v, err := s.integer()
+		if err != nil {
+			return nil, err
+		}
+		vocab[k] = v
+		switch s.peek() {
+		case ',':
+			s.off++
+		case '}':
+			s.off++
+			return vocab, nil
+		default:
+			return nil, s.errorf("want ',' or '}' in the vocab object")
+		}
+	}
+}
+
+// parseMerges reads the merges array in either of its forms, calling fn for
+// each merge in order. A "a b" string splits like JavaScript's
+// split(" ", 2): at the first space, the right part ending at the next one.
+func parseMerges(b []byte, fn func(a, b string)) error {
+	s := &jsonScanner{b: b}
+	if err := s.expect('['); err != nil {
+		return err
+	}
+	if s.peek() == ']' {
+		return nil
+	}
+	for {
+		switch s.peek() {
+		case '"':
+			m, err := s.str()
+			if err != nil {
+				return err
+			}
+			a, rest, ok := cutByte(m, ' ')
+			if ok {
+				bpart, _, _ := cutByte(rest, ' ')
+				fn(a, bpart)
+			}
+		case '[':
+			s.off++
+			a, err := s.str()
+			if err != nil {
+				return err
+			}
+			if err := s.expect(','); err != nil {
+				return err
+			}
+			bb, err := s.str()
+			if err != nil {
+				return err
+			}
+			if err := s.expect(']'); err != nil {
+				return err
+			}
+			fn(a, bb)
+		default:
+			return s.errorf("want a merge as \"a b\" or [\"a\", \"b\"]")
+		}
+		switch s.peek() {
+		case ',':
+			s.off++
+		case ']':
+			return nil
+		default:
+			return s.errorf("want ',' or ']' in the merges array")
+		}
+	}
+}
+
+func cutByte(s string, c byte) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// jsonNull reports whether a raw JSON value is absent or null.
+func jsonNull(raw json.RawMessage) bool {
+	s := &jsonScanner{b: raw}
+	return s.peek() == 0 || string(raw[s.off:min(len(raw), s.off+4)]) == "null"
+}

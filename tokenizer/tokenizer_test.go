@@ -1,0 +1,197 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The Gemma tokenizer.json (256k vocabulary) is fetched by `make testdata`
+// into this git-ignored folder, with its SigLIP 2 variant beside it.
+const cacheDir = "../testdata/cache/tokenizer"
+
+var (
+	fetchedOnce sync.Map // dir -> *Tokenizer
+)
+
+// fetched loads a tokenizer from the testdata cache. Without the cache the
+// test fails when GOSIG_REQUIRE_TESTDATA=1 (make test, CI) and skips
+// otherwise.
+func fetched(t testing.TB, name string) *Tokenizer {
+	t.Helper()
+	dir := filepath.Join(cacheDir, name)
+	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
+		if os.Getenv("GOSIG_REQUIRE_TESTDATA") == "1" {
+			t.Fatalf("%s/tokenizer.json is missing (GOSIG_REQUIRE_TESTDATA=1): run `make testdata`", dir)
+		}
+		t.Skipf("%s/tokenizer.json is missing: run `make testdata` to fetch the Gemma tokenizer", dir)
+	}
+	if tok, ok := fetchedOnce.Load(dir); ok {
+		return tok.(*Tokenizer)
+	}
+	tok, err := Load(dir)
+	require.NoError(t, err)
+	fetchedOnce.Store(dir, tok)
+	return tok
+}
+
+// TestTransformersJS compares every id of every corpus string with
+// transformers.js 3.7.2 (@lenml/tokenizers, tools/tokref/tokref.mjs): Gemma's
+// tokenizer.json as shipped (BOS first), its SigLIP 2 variant (EOS last), and
+// the SigLIP 2 variant on text lowercased by JavaScript's toLowerCase.
+func TestTransformersJS(t *testing.T) {
+	corpus := readJSONL[string](t, "corpus.jsonl")
+	require.GreaterOrEqual(t, len(corpus), 1000)
+	cases := []struct {
+		dir, expected string
+		lower         bool
+	}{
+		{"gemma", "gemma.expected.jsonl", false},
+		{"siglip2", "siglip2.expected.jsonl", false},
+		{"siglip2", "siglip2_lower.expected.jsonl", true},
+	}
+	for _, c := range cases {
+		t.Run(c.expected, func(t *testing.T) {
+			tok := fetched(t, c.dir).WithLowercase(c.lower)
+			want := readJSONL[[]int](t, c.expected)
+			require.Len(t, want, len(corpus))
+			bad := 0
+			for i, s := range corpus {
+				got := tok.Encode(s)
+				if !equalIDs(got, want[i]) {
+					bad++
+					if bad <= 5 {
+						t.Errorf("corpus line %d %q:\n got %v\nwant %v", i+1, s, got, want[i])
+					}
+				}
+			}
+			require.Zero(t, bad, "%d of %d strings differ from transformers.js", bad, len(corpus))
+		})
+	}
+}
+
+type fixture struct {
+	Texts     []string `json:"texts"`
+	MaxLength int      `json:"max_length"`
+	InputIDs  [][]int  `json:"input_ids"`
+}
+
+func readFixtures(t testing.TB) map[string]fixture {
+	b, err := os.ReadFile(filepath.Join(tdir, "fixtures.json"))
+	require.NoError(t, err)
+	var f map[string]fixture
+	require.NoError(t, json.Unmarshal(b, &f))
+	return f
+}
+
+// TestFixtures checks the padded ids transformers' GemmaTokenizer (SigLIP 2
+// fixtures, SentencePiece BPE) and SiglipTokenizer (SigLIP fixture,
+// SentencePiece Unigram) produced for the fixtures' texts, copied from their
+// expected.safetensors by tools/tokref/fixture_ids.py.
+func TestFixtures(t *testing.T) {
+	for name, fx := range readFixtures(t) {
+		t.Run(name, func(t *testing.T) {
+			tok, err := Load(filepath.Join(tdir, name))
+			require.NoError(t, err)
+			got, err := tok.EncodeBatch(fx.Texts, PadOptions{MaxLength: fx.MaxLength, Pad: true})
+			require.NoError(t, err)
+			assert.Equal(t, fx.InputIDs, got)
+		})
+	}
+}
+
+// TestShapesCheckpoint checks the example of the shapes checkpoint's model
+// card: `this is a photo of a red circle.` padded to 64.
+func TestShapesCheckpoint(t *testing.T) {
+	tok, err := Load(filepath.Join(tdir, "shapes-siglip2"))
+	require.NoError(t, err)
+	want := []int{276, 275, 260, 272, 264, 260, 322, 297, 503, 1}
+	for len(want) < 64 {
+		want = append(want, 0)
+	}
+	got, err := tok.EncodeBatch([]string{"this is a photo of a red circle."}, PadOptions{MaxLength: 64, Pad: true})
+	require.NoError(t, err)
+	assert.Equal(t, [][]int{want}, got)
+	assert.Equal(t, 0, tok.PadID())
+	assert.Equal(t, 1, tok.EOSID())
+	assert.Equal(t, 512, tok.VocabSize())
+	assert.Equal(t, 64, tok.MaxLength())
+}
+
+// TestSiglip2Conventions pins SigLIP 2's conventions on the fetched
+// tokenizer.json: no BOS, EOS last, pad id 0, right padding, truncation that
+// keeps EOS.
+func TestSiglip2Conventions(t *testing.T) {
+	tok := fetched(t, "siglip2")
+	assert.Equal(t, 0, tok.PadID())
+	assert.Equal(t, 1, tok.EOSID())
+	assert.Equal(t, 256000, tok.VocabSize())
+	assert.Equal(t, 64, tok.MaxLength())
+	assert.Equal(t, []int{1}, tok.Encode(""))
+
+	long := strings.Repeat("a photo of a cat ", 40)
+	ids := tok.Encode(long)
+	require.Greater(t, len(ids), 64)
+	rows, err := tok.EncodeBatch([]string{long, "a photo of a cat", ""}, PadOptions{MaxLength: 64, Pad: true})
+	require.NoError(t, err)
+	assert.Equal(t, append(append([]int{}, ids[:63]...), 1), rows[0], "truncation keeps EOS last")
+	short := tok.Encode("a photo of a cat")
+	assert.Equal(t, short, rows[1][:len(short)])
+	for _, id := range rows[1][len(short):] {
+		assert.Equal(t, 0, id)
+	}
+	assert.Equal(t, 1, rows[2][0])
+	for _, r := range rows {
+		assert.Len(t, r, 64)
+	}
+
+	_, err = tok.EncodeBatch([]string{"x"}, PadOptions{Pad: true})
+	assert.Error(t, err, "padding without a length")
+	_, err = tok.EncodeBatch([]string{"x"}, PadOptions{MaxLength: -1})
+	assert.Error(t, err)
+	unpadded, err := tok.EncodeBatch([]string{"a photo of a cat"}, PadOptions{MaxLength: 64})
+	require.NoError(t, err)
+	assert.Equal(t, [][]int{short}, unpadded)
+}
+
+// TestDecodeRoundTrip decodes the ids of every corpus string back to the
+// string (without the EOS the post-processor appends; special-token
+// look-alikes in the text come back as written). Strings with a literal
+// U+2581 are left out: SentencePiece-style tokenizers decode it as a space.
+func TestDecodeRoundTrip(t *testing.T) {
+	corpus := readJSONL[string](t, "corpus.jsonl")
+	check := func(t *testing.T, tok *Tokenizer) {
+		n := 0
+		for i, s := range corpus {
+			if strings.Contains(s, spaceSymbol) {
+				continue
+			}
+			ids := tok.Encode(s)
+			require.Equal(t, tok.EOSID(), ids[len(ids)-1])
+			require.Equal(t, s, tok.Decode(ids[:len(ids)-1], false), "corpus line %d", i+1)
+			require.Equal(t, s+"<eos>", tok.Decode(ids, false), "corpus line %d", i+1)
+			n++
+		}
+		require.Greater(t, n, 1000)
+	}
+	t.Run("gemma-json", func(t *testing.T) { check(t, fetched(t, "siglip2")) })
+	t.Run("gemma-spm", func(t *testing.T) {
+		tok, err := Load(filepath.Join(tdir, "siglip2_tiny_p16"))
+		require.NoError(t, err)
+		check(t, tok)
+	})
+	t.Run("siglip", func(t *testing.T) {
+		tok, err := Load(filepath.Join(tdir, "siglip_tiny_fixres"))
+		require.NoError(t, err)
+		for _, s := range []string{"a photo of a cat", "two dogs playing in the snow 2024", "the quick brown fox"} {
+			assert.Equal(t, s, tok.Decode(tok.Encode(s), true))
+		}
+		assert.Equal(t, "a red circle on a blue background", tok.Decode(tok.Encode("A Red Circle on a BLUE background."), true))
+	})
+}
