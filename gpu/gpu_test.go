@@ -113,10 +113,10 @@ func TestShaderErrorNamesShader(t *testing.T) {
 	assert.Contains(t, err.Error(), "broken.wgsl")
 	assert.Contains(t, err.Error(), "expected")
 
-	// A shader that parses but fails validation (store to a read-only
-	// binding) is reported too.
+	// A shader that parses but fails validation (an f32 stored into a u32
+	// array) is reported too.
 	_, err = testDev.Pipeline(Shader{Name: "invalid.wgsl", Source: `
-@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(0) var<storage, read_write> a: array<u32>;
 @compute @workgroup_size(1) fn main() { a[0] = 1.0; }`})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "invalid.wgsl")

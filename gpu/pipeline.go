@@ -117,8 +117,10 @@ func specialise(s Shader) (string, error) {
 	if bad != nil {
 		return "", bad
 	}
-	return src, nil
+	return storageReadWriteRE.ReplaceAllString(src, "var<storage, read_write>"), nil
 }
+
+var storageReadWriteRE = regexp.MustCompile(`var\s*<\s*storage\s*(?:,\s*read\s*)?>`)
 
 // literal formats v as a WGSL literal of type typ.
 func literal(typ string, v float64) (string, error) {
@@ -248,11 +250,11 @@ func (d *Device) Pipeline(s Shader) (*Pipeline, error) {
 }
 
 func (d *Device) compile(s Shader) (*Pipeline, error) {
-	src, err := specialise(s)
+	binds, err := parseBindings(s.Source)
 	if err != nil {
 		return nil, err
 	}
-	binds, err := parseBindings(src)
+	src, err := specialise(s)
 	if err != nil {
 		return nil, err
 	}
@@ -272,12 +274,9 @@ func (d *Device) compile(s Shader) (*Pipeline, error) {
 	}
 	entries := make([]wgpu.BindGroupLayoutEntry, len(binds))
 	for i, b := range binds {
-		t := wgpu.BufferBindingType_Uniform
-		switch b.Kind {
-		case ReadOnly:
-			t = wgpu.BufferBindingType_ReadOnlyStorage
-		case ReadWrite:
-			t = wgpu.BufferBindingType_Storage
+		t := wgpu.BufferBindingType_Storage // see Shader: all storage is read_write
+		if b.Kind == UniformBinding {
+			t = wgpu.BufferBindingType_Uniform
 		}
 		entries[i] = wgpu.BindGroupLayoutEntry{
 			Binding:    uint32(i),

@@ -21,6 +21,10 @@ const NEG: i32 = -3i;
 const FLAG: bool = true;
 @compute @workgroup_size(64, 1) fn main() {}`, out)
 
+	out, err = specialise(Shader{Name: "x", Source: "@group(0) @binding(0) var<storage, read> a: array<f32>;\n@group(0) @binding(1) var<storage> b: array<f32>;"})
+	require.NoError(t, err)
+	assert.Equal(t, "@group(0) @binding(0) var<storage, read_write> a: array<f32>;\n@group(0) @binding(1) var<storage, read_write> b: array<f32>;", out)
+
 	_, err = specialise(Shader{Name: "x", Source: src})
 	assert.ErrorContains(t, err, "NEG has no default")
 	_, err = specialise(Shader{Name: "x", Source: src, Constants: map[string]float64{"NEG": 1, "D": 2.5}})

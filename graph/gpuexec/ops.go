@@ -1,0 +1,227 @@
+package gpuexec
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gosig/gosig/gpu"
+	"github.com/gosig/gosig/graph"
+)
+
+// The kernels of every op but Linear (see linear_*.go). Each launcher reads
+// the node's shapes, fills the shader's parameter block and records its
+// dispatches; the WGSL files document the bindings.
+
+func init() {
+	register(Kernel{Op: graph.OpLayerNorm, Name: "rows", Target: ForCPU, Build: layerNormRows})
+	register(Kernel{Op: graph.OpLayerNorm, Name: "wg", Target: ForGPU, Build: layerNormWG})
+	register(Kernel{Op: graph.OpGELUTanh, Name: "elementwise", Build: geluTanh})
+	register(Kernel{Op: graph.OpAdd, Name: "elementwise", Build: add})
+	register(Kernel{Op: graph.OpSoftmax, Name: "rows", Build: softmax})
+	register(Kernel{Op: graph.OpAttention, Name: "reg", Target: ForCPU, Build: attentionReg})
+	register(Kernel{Op: graph.OpAttention, Name: "tiled", Target: ForGPU, Supports: tiledFits, Build: attentionTiled})
+	register(Kernel{Op: graph.OpAttentionProbs, Name: "rows", Build: attentionProbs})
+	register(Kernel{Op: graph.OpGather, Name: "rows", Build: gather})
+	register(Kernel{Op: graph.OpMaskedMean, Name: "default", Build: maskedMean})
+	register(Kernel{Op: graph.OpL2Normalize, Name: "rows", Build: l2Normalize})
+	register(Kernel{Op: graph.OpToken, Name: "default", Build: token})
+}
+
+// ceilDiv returns ⌈a/b⌉.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func u32(n int) uint32 { return uint32(n) }
+
+// wg1D is the workgroup size of the one-invocation-per-item kernels.
+const wg1D = 64
+
+// elementwiseWG is the workgroup size of the element-wise kernels.
+const elementwiseWG = 256
+
+func layerNormRows(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	d := n.Shape[len(n.Shape)-1]
+	rows := n.Elems() / d
+	par := new(gpu.Params).U32(u32(rows)).U32(u32(d)).F32(n.Eps)
+	return pr.Dispatch(Shader{"layernorm_rows.wgsl", map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
+		in[0].Binding(), in[1].Binding(), in[2].Binding(), out.Binding())
+}
+
+func layerNormWG(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	d := n.Shape[len(n.Shape)-1]
+	rows := n.Elems() / d
+	// Enough invocations that each sums a handful of elements.
+	wg := 64
+	for wg < 256 && wg*4 < d {
+		wg *= 2
+	}
+	par := new(gpu.Params).U32(u32(rows)).U32(u32(d)).F32(n.Eps)
+	return pr.Dispatch(Shader{"layernorm.wgsl", map[string]float64{"WG": float64(wg)}}, par, rows,
+		in[0].Binding(), in[1].Binding(), in[2].Binding(), out.Binding())
+}
+
+func geluTanh(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	par := new(gpu.Params).U32(u32(n.Elems()))
+	return pr.Dispatch(Shader{"gelu.wgsl", map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(n.Elems(), elementwiseWG),
+		in[0].Binding(), out.Binding())
+}
+
+func add(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	par := new(gpu.Params).U32(u32(n.Elems())).U32(u32(in[1].Elems()))
+	return pr.Dispatch(Shader{"add.wgsl", map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(n.Elems(), elementwiseWG),
+		in[0].Binding(), in[1].Binding(), out.Binding())
+}
+
+func hasFlag(t Tensor) uint32 {
+	if t.Valid() {
+		return 1
+	}
+	return 0
+}
+
+func softmax(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	cols := n.Shape[len(n.Shape)-1]
+	rows := n.Elems() / cols
+	par := new(gpu.Params).U32(u32(rows)).U32(u32(cols)).U32(u32(rows / n.Shape[0])).U32(hasFlag(in[1]))
+	return pr.Dispatch(Shader{"softmax.wgsl", map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
+		in[0].Binding(), in[1].Or(in[0]), out.Binding())
+}
+
+// attnDims are the sizes of an Attention or AttentionProbs node.
+type attnDims struct {
+	batch, qBatch, sq, sk, heads, dh int
+}
+
+func attnShape(n *graph.Node, q, k Tensor) attnDims {
+	return attnDims{
+		batch: k.Shape[0], qBatch: q.Shape[0], sq: q.Shape[1], sk: k.Shape[1],
+		heads: n.Heads, dh: k.Shape[2] / n.Heads,
+	}
+}
+
+// params fills the attention kernels' common parameter block.
+func (a attnDims) params(hasMask uint32, qblocks int) *gpu.Params {
+	qStride := 0
+	if a.qBatch != 1 || a.batch == 1 {
+		qStride = a.sq * a.heads * a.dh
+	}
+	return new(gpu.Params).U32(u32(a.batch)).U32(u32(a.sq)).U32(u32(a.sk)).U32(u32(a.heads)).
+		U32(u32(qStride)).U32(hasMask).F32(float32(1 / math.Sqrt(float64(a.dh)))).U32(u32(qblocks))
+}
+
+// attentionRegQB and attentionRegKB are the register-blocking factors of
+// the CPU-adapter attention kernel: queries per invocation and keys per
+// online-softmax block.
+const (
+	attentionRegQB = 2
+	attentionRegKB = 16
+)
+
+func attentionReg(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	a := attnShape(n, in[0], in[1])
+	qb := min(attentionRegQB, a.sq)
+	qblocks := ceilDiv(a.sq, qb)
+	consts := map[string]float64{"WG": wg1D, "DH": float64(a.dh), "QB": float64(qb), "KB": attentionRegKB}
+	return pr.Dispatch(Shader{"attention_reg.wgsl", consts}, a.params(hasFlag(in[3]), qblocks),
+		ceilDiv(a.batch*a.heads*qblocks, wg1D),
+		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
+}
+
+// tiledKeys returns the keys per workgroup-memory tile of the GPU attention
+// kernel: up to 32, as many as the device's workgroup memory holds.
+func tiledKeys(dh int, dev *gpu.Device) int {
+	limit := int(dev.Limits().MaxComputeWorkgroupStorageSize)
+	return min(32, limit/(8*dh+4))
+}
+
+// tiledFits reports whether the GPU attention kernel's tiles fit the
+// device (they do for any head dimension up to ~500 at WebGPU's minimum).
+func tiledFits(n *graph.Node, dev *gpu.Device) bool {
+	dh := n.Shape[2] / n.Heads
+	return dh <= 256 && tiledKeys(dh, dev) >= 4
+}
+
+func attentionTiled(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	a := attnShape(n, in[0], in[1])
+	const wg = 64
+	kt := tiledKeys(a.dh, pr.Device())
+	qblocks := ceilDiv(a.sq, wg)
+	consts := map[string]float64{"WG": wg, "DH": float64(a.dh), "KT": float64(kt), "TILE": float64(kt * a.dh)}
+	return pr.Dispatch(Shader{"attention_tiled.wgsl", consts}, a.params(hasFlag(in[3]), qblocks),
+		a.batch*a.heads*qblocks,
+		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
+}
+
+func attentionProbs(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	a := attnShape(n, in[0], in[1])
+	qStride := 0
+	if a.qBatch != 1 || a.batch == 1 {
+		qStride = a.sq * a.heads * a.dh
+	}
+	par := new(gpu.Params).U32(u32(a.batch)).U32(u32(a.sq)).U32(u32(a.sk)).U32(u32(a.heads)).
+		U32(u32(a.dh)).U32(u32(qStride)).U32(hasFlag(in[2])).F32(float32(1 / math.Sqrt(float64(a.dh))))
+	return pr.Dispatch(Shader{"attention_probs.wgsl", map[string]float64{"WG": wg1D}}, par,
+		ceilDiv(a.batch*a.heads*a.sq, wg1D),
+		in[0].Binding(), in[1].Binding(), in[2].Or(in[0]), out.Binding())
+}
+
+// gather looks rows up in the table; a table larger than the adapter's
+// binding limit is bound in row ranges, one dispatch each.
+func gather(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	table, ids := in[0], in[1]
+	vocab, d := table.Shape[0], table.Shape[1]
+	tokens := ids.Elems()
+	lim := pr.Device().Limits()
+	rowBytes := 4 * d
+	rowsPer := vocab
+	if maxBind := pr.MaxBinding(); uint64(vocab*rowBytes) > maxBind {
+		// Chunks must start at offsets the device can bind.
+		step := int(lim.MinStorageBufferOffsetAlignment) / gcd(rowBytes, int(lim.MinStorageBufferOffsetAlignment))
+		rowsPer = int(maxBind) / rowBytes / step * step
+		if rowsPer == 0 {
+			return fmt.Errorf("a table row of %d bytes exceeds the adapter's binding limit", rowBytes)
+		}
+	}
+	s := Shader{"gather.wgsl", map[string]float64{"WG": elementwiseWG}}
+	for r0 := 0; r0 < vocab; r0 += rowsPer {
+		rows := min(rowsPer, vocab-r0)
+		chunk := gpu.Binding{Buffer: table.Buffer, Offset: table.Offset + uint64(r0*rowBytes), Size: uint64(rows * rowBytes)}
+		par := new(gpu.Params).U32(u32(tokens)).U32(u32(d)).U32(u32(r0)).U32(u32(rows)).U32(u32(vocab))
+		if err := pr.Dispatch(s, par, ceilDiv(tokens*d, elementwiseWG), chunk, ids.Binding(), out.Binding()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func maskedMean(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	b, s, d := in[0].Shape[0], in[0].Shape[1], in[0].Shape[2]
+	par := new(gpu.Params).U32(u32(b)).U32(u32(s)).U32(u32(d))
+	return pr.Dispatch(Shader{"masked_mean.wgsl", map[string]float64{"WG": wg1D}}, par, ceilDiv(b*d, wg1D),
+		in[0].Binding(), in[1].Binding(), out.Binding())
+}
+
+func l2Normalize(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	d := n.Shape[len(n.Shape)-1]
+	rows := n.Elems() / d
+	par := new(gpu.Params).U32(u32(rows)).U32(u32(d))
+	return pr.Dispatch(Shader{"l2norm.wgsl", map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
+		in[0].Binding(), out.Binding())
+}
+
+func token(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	b, s, d := in[0].Shape[0], in[0].Shape[1], in[0].Shape[2]
+	idx := n.Index
+	if idx < 0 {
+		idx += s
+	}
+	par := new(gpu.Params).U32(u32(b)).U32(u32(s)).U32(u32(d)).U32(u32(idx))
+	return pr.Dispatch(Shader{"token.wgsl", map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(b*d, elementwiseWG),
+		in[0].Binding(), out.Binding())
+}

@@ -1,0 +1,221 @@
+package gpuexec
+
+import (
+	"fmt"
+
+	"github.com/gosig/gosig/gpu"
+	"github.com/gosig/gosig/graph"
+	"github.com/gosig/gosig/shaders"
+)
+
+// Program is a plan compiled for the device: the arena buffer laid out as
+// the plan says, the weights it reads, and the list of dispatches with their
+// bind groups and parameters, all created once and replayed by every Run.
+// Kernels add their dispatches to it while the program is built.
+type Program struct {
+	e     *Executor
+	plan  *graph.Plan
+	arena *gpu.Buffer
+
+	pack     *gpu.UniformPack
+	uniforms *gpu.Buffer
+	scratch  []*gpu.Buffer
+	steps    []dispatch
+	// kernel names the variant chosen for each step node, for timings.
+	kernel map[int]*Kernel
+	// node is the graph node being built, for labels.
+	node *graph.Node
+}
+
+// dispatch is one recorded kernel launch.
+type dispatch struct {
+	label    string
+	pipeline *gpu.Pipeline
+	bindings []gpu.Binding
+	params   *gpu.Binding // last binding, filled when the uniforms are uploaded
+	group    *gpu.BindGroup
+	x, y, z  uint32
+}
+
+// Device returns the device the program runs on.
+func (pr *Program) Device() *gpu.Device { return pr.e.dev }
+
+// MaxBinding returns the largest storage buffer range one binding may
+// cover; kernels split larger tensors.
+func (pr *Program) MaxBinding() uint64 {
+	m := pr.e.dev.Limits().MaxStorageBufferBindingSize
+	if pr.e.opts.maxBinding > 0 {
+		m = min(m, pr.e.opts.maxBinding)
+	}
+	return m
+}
+
+// Shader names a WGSL file of package shaders and the values of its
+// override constants.
+type Shader struct {
+	Name      string
+	Constants map[string]float64
+}
+
+// Pipeline returns the compiled pipeline of a shader (cached by the device).
+func (pr *Program) Pipeline(s Shader) (*gpu.Pipeline, error) {
+	src, err := shaders.Source(s.Name)
+	if err != nil {
+		return nil, err
+	}
+	return pr.e.dev.Pipeline(gpu.Shader{Name: s.Name, Source: src, Constants: s.Constants})
+}
+
+// Dispatch records a launch of workgroups workgroups of shader s, folded
+// into a grid of at most 65535 in x (the shader computes its workgroup
+// index as wid.x + wid.y·num_workgroups.x and skips indices past the end).
+// bindings are the shader's storage bindings in order; params, if not nil,
+// is bound as its last binding, a uniform.
+func (pr *Program) Dispatch(s Shader, params *gpu.Params, workgroups int, bindings ...gpu.Binding) error {
+	x, y := fold(workgroups, int(pr.e.dev.Limits().MaxComputeWorkgroupsPerDimension))
+	return pr.DispatchGrid(s, params, x, y, 1, bindings...)
+}
+
+// fold spreads n workgroups over x·y ≥ n with x ≤ max.
+func fold(n, max int) (x, y uint32) {
+	if n <= max {
+		return uint32(max1(n)), 1
+	}
+	yy := (n + max - 1) / max
+	xx := (n + yy - 1) / yy
+	return uint32(xx), uint32(yy)
+}
+
+func max1(n int) int {
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
+// DispatchGrid records a launch on an explicit x·y·z grid of workgroups.
+func (pr *Program) DispatchGrid(s Shader, params *gpu.Params, x, y, z uint32, bindings ...gpu.Binding) error {
+	p, err := pr.Pipeline(s)
+	if err != nil {
+		return err
+	}
+	d := dispatch{pipeline: p, bindings: bindings, x: x, y: y, z: z, label: pr.label()}
+	if params != nil {
+		d.params = pr.pack.Add(params)
+	}
+	pr.steps = append(pr.steps, d)
+	return nil
+}
+
+func (pr *Program) label() string {
+	if pr.node == nil {
+		return ""
+	}
+	k := pr.kernel[pr.node.ID]
+	return fmt.Sprintf("%s [%s/%s]", pr.node.Name, pr.node.Op, k.Name)
+}
+
+// Scratch returns a zeroed storage buffer of the given size that lives as
+// long as the program, for kernels that need temporary space.
+func (pr *Program) Scratch(label string, bytes uint64) (Tensor, error) {
+	b, err := pr.e.dev.NewBuffer(label, bytes, gpu.Storage)
+	if err != nil {
+		return Tensor{}, err
+	}
+	pr.scratch = append(pr.scratch, b)
+	return Tensor{Buffer: b, Bytes: b.Size(), Shape: []int{int(bytes / 4)}}, nil
+}
+
+// build compiles plan p: arena, weights, kernel choice and dispatches.
+func (e *Executor) build(p *graph.Plan) (_ *Program, err error) {
+	pr := &Program{e: e, plan: p, pack: e.dev.NewUniformPack(), kernel: map[int]*Kernel{}}
+	defer func() {
+		if err != nil {
+			pr.release()
+		}
+	}()
+	if uint64(p.ArenaBytes) > e.dev.Limits().MaxBufferSize {
+		return nil, fmt.Errorf("gpuexec: the plan needs %d MiB of activations in one buffer; the adapter allows %d MiB: run smaller batches",
+			p.ArenaBytes>>20, e.dev.Limits().MaxBufferSize>>20)
+	}
+	if pr.arena, err = e.dev.NewBuffer("arena", uint64(max(p.ArenaBytes, 4)), gpu.Storage); err != nil {
+		return nil, err
+	}
+	for _, id := range p.Steps {
+		n := p.Nodes[id]
+		k, err := e.sel.choose(n, e.dev)
+		if err != nil {
+			return nil, err
+		}
+		pr.kernel[id] = k
+		in := make([]Tensor, len(n.Inputs))
+		for i, x := range n.Inputs {
+			if x == graph.None {
+				continue
+			}
+			f16 := n.Op == graph.OpLinear && i == 1 && k.F16Weights && e.opts.F16Weights
+			if in[i], err = pr.tensor(x, f16); err != nil {
+				return nil, fmt.Errorf("gpuexec: %s: %w", n.Name, err)
+			}
+		}
+		out, err := pr.tensor(id, false)
+		if err != nil {
+			return nil, err
+		}
+		pr.node = n
+		if err := k.Build(pr, n, in, out); err != nil {
+			return nil, fmt.Errorf("gpuexec: %s (%s/%s): %w", n.Name, n.Op, k.Name, err)
+		}
+		pr.node = nil
+	}
+	if pr.uniforms, err = pr.pack.Upload(e.dev, "params"); err != nil {
+		return nil, err
+	}
+	for i := range pr.steps {
+		d := &pr.steps[i]
+		bs := d.bindings
+		if d.params != nil {
+			bs = append(bs[:len(bs):len(bs)], *d.params)
+		}
+		if d.group, err = d.pipeline.BindGroup(bs...); err != nil {
+			return nil, fmt.Errorf("gpuexec: %s: %w", d.label, err)
+		}
+	}
+	return pr, nil
+}
+
+// tensor returns where node id's data lives: a weight buffer (uploaded on
+// first use), or its arena slot.
+func (pr *Program) tensor(id int, f16 bool) (Tensor, error) {
+	p := pr.plan
+	n := p.Nodes[id]
+	src := p.Nodes[p.Storage[id]]
+	if src.Op == graph.OpWeight {
+		w, err := pr.e.weights.get(src, f16)
+		if err != nil {
+			return Tensor{}, err
+		}
+		t := w.tensor()
+		t.Shape = n.Shape
+		return t, nil
+	}
+	s := p.SlotOf(id)
+	return Tensor{Buffer: pr.arena, Offset: uint64(s.Offset), Bytes: uint64(s.Bytes), Shape: n.Shape}, nil
+}
+
+func (pr *Program) release() {
+	for _, d := range pr.steps {
+		if d.group != nil {
+			d.group.Release()
+		}
+	}
+	for _, b := range pr.scratch {
+		b.Release()
+	}
+	if pr.uniforms != nil {
+		pr.uniforms.Release()
+	}
+	if pr.arena != nil {
+		pr.arena.Release()
+	}
+}
