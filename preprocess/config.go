@@ -224,3 +224,25 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// Target returns the function DecodeOptions.FastTarget wants for this
+// config: the size an image of size w×h is resized to, with maxPatches as
+// the NaFlex budget (0: MaxNumPatches).
+func (c Config) Target(maxPatches int) func(w, h int) (tw, th int) {
+	if maxPatches == 0 {
+		maxPatches = c.MaxNumPatches
+	}
+	return func(w, h int) (int, int) {
+		if !c.DoResize {
+			return w, h
+		}
+		if c.Kind == KindFixRes {
+			return c.Width, c.Height
+		}
+		th, tw, err := NaFlexSize(h, w, c.PatchSize, maxPatches)
+		if err != nil {
+			return w, h
+		}
+		return tw, th
+	}
+}

@@ -18,6 +18,10 @@ numbers as Hugging Face transformers.`,
 		return usageErrorf("%w (see --help)", err)
 	})
 	// Each subcommand lives in a file of its own; add its constructor here.
-	root.AddCommand()
+	root.AddCommand(
+		newPullCmd(),
+		newPreprocessCmd(),
+		newNaflexCmd(),
+	)
 	return root
 }
