@@ -100,10 +100,15 @@ var modelTypes = map[string]struct {
 // "gelu_new" (the same formula written out).
 var SupportedActivations = []string{"gelu_pytorch_tanh", "gelu_new"}
 
-// maxDim bounds every size in a configuration, so that shape arithmetic
-// cannot overflow: the largest published SigLIP (giant) is below 2^18 on
-// every axis.
-const maxDim = 1 << 24
+// Bounds on configuration values, so that shape arithmetic cannot overflow
+// and a hostile config.json cannot make the weight spec exhaust memory. The
+// largest published SigLIP (giant) is below 2^18 on every axis and has 40
+// layers; ImageNet-21k has 21843 labels.
+const (
+	maxDim    = 1 << 24
+	maxLayers = 1 << 10
+	maxLabels = 1 << 20
+)
 
 // Config is a parsed config.json with transformers' defaults filled in for
 // every absent field, as transformers' SiglipConfig / Siglip2Config
@@ -418,6 +423,9 @@ func parseVision(data []byte, naflex bool) (VisionConfig, error) {
 	if err := checkSizes(checks); err != nil {
 		return v, err
 	}
+	if err := checkLayers(v.NumHiddenLayers); err != nil {
+		return v, err
+	}
 	if err := checkTower(v.HiddenSize, v.NumAttentionHeads, v.HiddenAct, v.LayerNormEps, v.AttentionDropout); err != nil {
 		return v, err
 	}
@@ -462,6 +470,9 @@ func parseText(data []byte) (TextConfig, error) {
 		{"num_hidden_layers", t.NumHiddenLayers}, {"num_attention_heads", t.NumAttentionHeads},
 		{"max_position_embeddings", t.MaxPositionEmbeddings}, {"projection_size", t.ProjectionSize},
 	})
+	if err == nil {
+		err = checkLayers(t.NumHiddenLayers)
+	}
 	if err != nil {
 		return t, err
 	}
@@ -478,6 +489,13 @@ func checkSizes(checks []sizeCheck) error {
 		if c.v <= 0 || c.v > maxDim {
 			return fmt.Errorf("%w: %s = %d, want a positive size up to %d", ErrInvalidConfig, c.field, c.v, maxDim)
 		}
+	}
+	return nil
+}
+
+func checkLayers(n int) error {
+	if n > maxLayers {
+		return fmt.Errorf("%w: num_hidden_layers = %d, want at most %d", ErrInvalidConfig, n, maxLayers)
 	}
 	return nil
 }
@@ -505,6 +523,9 @@ func checkTower(hidden, heads int, act string, eps, dropout float64) error {
 func (c *Config) parseLabels(raw rawConfig) error {
 	c.ID2Label = map[int]string{}
 	if raw.ID2Label != nil {
+		if len(raw.ID2Label) > maxLabels {
+			return fmt.Errorf("%w: id2label has %d labels, want at most %d", ErrInvalidConfig, len(raw.ID2Label), maxLabels)
+		}
 		for k, v := range raw.ID2Label {
 			id, err := strconv.Atoi(k)
 			if err != nil || id < 0 || id >= len(raw.ID2Label) {
@@ -514,8 +535,8 @@ func (c *Config) parseLabels(raw rawConfig) error {
 		}
 	} else {
 		n := intOr(raw.NumLabels, 2)
-		if n < 0 || n > maxDim {
-			return fmt.Errorf("%w: num_labels = %d, want 0..%d", ErrInvalidConfig, n, maxDim)
+		if n < 0 || n > maxLabels {
+			return fmt.Errorf("%w: num_labels = %d, want 0..%d", ErrInvalidConfig, n, maxLabels)
 		}
 		for i := range n {
 			c.ID2Label[i] = "LABEL_" + strconv.Itoa(i)
