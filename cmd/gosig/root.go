@@ -19,6 +19,7 @@ numbers as Hugging Face transformers.`,
 	})
 	// Each subcommand lives in a file of its own; add its constructor here.
 	root.AddCommand(
+		newPullCmd(),
 		newPreprocessCmd(),
 		newNaflexCmd(),
 	)
