@@ -125,38 +125,31 @@ func (ix *Index) Bytes(name string) ([]byte, error) {
 
 // Float32 returns the named tensor converted to float32, and its shape.
 func (ix *Index) Float32(name string) ([]float32, []int, error) {
-	f, err := ix.shard(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f.Float32(name)
+	return fromShard(ix, name, (*File).Float32)
 }
 
 // Int64 returns the named integer tensor widened to int64, and its shape.
 func (ix *Index) Int64(name string) ([]int64, []int, error) {
-	f, err := ix.shard(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f.Int64(name)
+	return fromShard(ix, name, (*File).Int64)
 }
 
 // Int32 returns the named integer tensor as int32, and its shape.
 func (ix *Index) Int32(name string) ([]int32, []int, error) {
-	f, err := ix.shard(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f.Int32(name)
+	return fromShard(ix, name, (*File).Int32)
 }
 
 // Uint8 returns the named U8 or BOOL tensor, and its shape.
 func (ix *Index) Uint8(name string) ([]uint8, []int, error) {
+	return fromShard(ix, name, (*File).Uint8)
+}
+
+// fromShard reads name with get from the shard that holds it.
+func fromShard[T any](ix *Index, name string, get func(*File, string) ([]T, []int, error)) ([]T, []int, error) {
 	f, err := ix.shard(name)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f.Uint8(name)
+	return get(f, name)
 }
 
 // Close closes every shard.

@@ -26,52 +26,52 @@ type Tensor struct {
 
 // Float32Tensor encodes values as an F32 tensor.
 func Float32Tensor(name string, shape []int, values []float32) Tensor {
-	b := make([]byte, 4*len(values))
-	for i, v := range values {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return Tensor{Name: name, DType: F32, Shape: slices.Clone(shape), Data: b}
+	return encode(name, F32, shape, values, func(b []byte, v float32) {
+		binary.LittleEndian.PutUint32(b, math.Float32bits(v))
+	})
 }
 
 // Float16Tensor encodes values as an F16 tensor, rounding to nearest even.
 func Float16Tensor(name string, shape []int, values []float32) Tensor {
-	b := make([]byte, 2*len(values))
-	for i, v := range values {
-		binary.LittleEndian.PutUint16(b[2*i:], F32ToF16(v))
-	}
-	return Tensor{Name: name, DType: F16, Shape: slices.Clone(shape), Data: b}
+	return encode(name, F16, shape, values, func(b []byte, v float32) {
+		binary.LittleEndian.PutUint16(b, F32ToF16(v))
+	})
 }
 
 // BFloat16Tensor encodes values as a BF16 tensor, rounding to nearest even.
 func BFloat16Tensor(name string, shape []int, values []float32) Tensor {
-	b := make([]byte, 2*len(values))
-	for i, v := range values {
-		binary.LittleEndian.PutUint16(b[2*i:], F32ToBF16(v))
-	}
-	return Tensor{Name: name, DType: BF16, Shape: slices.Clone(shape), Data: b}
+	return encode(name, BF16, shape, values, func(b []byte, v float32) {
+		binary.LittleEndian.PutUint16(b, F32ToBF16(v))
+	})
 }
 
 // Int64Tensor encodes values as an I64 tensor.
 func Int64Tensor(name string, shape []int, values []int64) Tensor {
-	b := make([]byte, 8*len(values))
-	for i, v := range values {
-		binary.LittleEndian.PutUint64(b[8*i:], uint64(v))
-	}
-	return Tensor{Name: name, DType: I64, Shape: slices.Clone(shape), Data: b}
+	return encode(name, I64, shape, values, func(b []byte, v int64) {
+		binary.LittleEndian.PutUint64(b, uint64(v))
+	})
 }
 
 // Int32Tensor encodes values as an I32 tensor.
 func Int32Tensor(name string, shape []int, values []int32) Tensor {
-	b := make([]byte, 4*len(values))
-	for i, v := range values {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
-	}
-	return Tensor{Name: name, DType: I32, Shape: slices.Clone(shape), Data: b}
+	return encode(name, I32, shape, values, func(b []byte, v int32) {
+		binary.LittleEndian.PutUint32(b, uint32(v))
+	})
 }
 
 // Uint8Tensor stores values as a U8 tensor.
 func Uint8Tensor(name string, shape []int, values []uint8) Tensor {
 	return Tensor{Name: name, DType: U8, Shape: slices.Clone(shape), Data: slices.Clone(values)}
+}
+
+// encode lays values out little-endian, d.Size() bytes each.
+func encode[T any](name string, d DType, shape []int, values []T, put func([]byte, T)) Tensor {
+	size := d.Size()
+	b := make([]byte, size*len(values))
+	for i, v := range values {
+		put(b[size*i:], v)
+	}
+	return Tensor{Name: name, DType: d, Shape: slices.Clone(shape), Data: b}
 }
 
 // headerEntry is a tensor's header object; field order matches the reference
