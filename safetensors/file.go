@@ -21,6 +21,10 @@ type File struct {
 
 // Open memory-maps the safetensors file at path (reading it into memory where
 // mapping is not possible) and validates its header. Close releases the map.
+// As with any memory map, the file must not be truncated or rewritten in
+// place while open: reading a page that no longer exists kills the process
+// (SIGBUS). save_pretrained and WriteFile replace files by renaming, which
+// is safe.
 func Open(path string) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -142,7 +142,9 @@ type Config struct {
 }
 
 // VisionConfig is a vision tower's configuration (Siglip2VisionConfig or
-// SiglipVisionConfig).
+// SiglipVisionConfig). Fields without their own comment are config.json's
+// keys in Go spelling (hidden_size → HiddenSize) and mean what they mean in
+// transformers.
 type VisionConfig struct {
 	// NaFlex is true for SigLIP 2's NaFlex tower (Linear patch embedding over
 	// flattened patches, a learned position grid resized per image, padding
@@ -170,7 +172,8 @@ type VisionConfig struct {
 }
 
 // TextConfig is a text tower's configuration (Siglip2TextConfig or
-// SiglipTextConfig).
+// SiglipTextConfig). Fields without their own comment are config.json's keys
+// in Go spelling (max_position_embeddings → MaxPositionEmbeddings).
 type TextConfig struct {
 	VocabSize             int
 	HiddenSize            int
