@@ -1,8 +1,10 @@
 package tokenizer
 
 import (
-	"container/heap"
+	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -20,7 +22,7 @@ type bpeModel struct {
 	// take part in merges but are never emitted.
 	nReal  int32
 	extra  map[string]int32
-	merges map[uint64]bpeMerge
+	merges mergeTable
 
 	unkID        int32 // -1 when the model has no unknown token
 	byteFallback bool
@@ -30,6 +32,11 @@ type bpeModel struct {
 
 	cacheMu sync.RWMutex
 	cache   map[string][]int32
+
+	// runeSym caches the symbol id of each BMP character, filled on first
+	// use: 0 means not looked up yet, else the id + 2 (so -1, "no
+	// symbol", is stored as 1).
+	runeSym []atomic.Int32
 }
 
 type bpeMerge struct {
@@ -72,6 +79,19 @@ func (m *bpeModel) lookupSymbol(s string) int32 {
 	return -1
 }
 
+// charSymbol is lookupSymbol for the single character r (spelled s).
+func (m *bpeModel) charSymbol(r rune, s string) int32 {
+	if int(r) >= len(m.runeSym) {
+		return m.lookupSymbol(s)
+	}
+	if v := m.runeSym[r].Load(); v != 0 {
+		return v - 2
+	}
+	id := m.lookupSymbol(s)
+	m.runeSym[r].Store(id + 2)
+	return id
+}
+
 type bpeSym struct {
 	id         int32
 	start, end int // byte range in the word
@@ -85,22 +105,50 @@ type bpeCand struct {
 	out         int32
 }
 
+// bpeQueue is a binary min-heap of candidates by (rank, pos), written out
+// rather than through container/heap to keep its calls inlined.
 type bpeQueue []bpeCand
 
-func (q bpeQueue) Len() int { return len(q) }
-func (q bpeQueue) Less(i, j int) bool {
-	if q[i].rank != q[j].rank {
-		return q[i].rank < q[j].rank
-	}
-	return q[i].pos < q[j].pos
+func (c bpeCand) before(o bpeCand) bool {
+	return c.rank < o.rank || (c.rank == o.rank && c.pos < o.pos)
 }
-func (q bpeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *bpeQueue) Push(x any)   { *q = append(*q, x.(bpeCand)) }
-func (q *bpeQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+
+func (q *bpeQueue) push(c bpeCand) {
+	h := append(*q, c)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h[i].before(h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	*q = h
+}
+
+func (q *bpeQueue) pop() bpeCand {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && h[r].before(h[l]) {
+			m = r
+		}
+		if !h[m].before(h[i]) {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*q = h
+	return top
 }
 
 // encodeWord appends the ids of one pre-tokenized word to dst. Unknown runs
@@ -141,8 +189,8 @@ func (m *bpeModel) encodeWord(dst []int32, word string) []int32 {
 func (m *bpeModel) merge(dst []int32, word string) []int32 {
 	syms := make([]bpeSym, 0, len(word))
 	for i := 0; i < len(word); {
-		_, n := utf8.DecodeRuneInString(word[i:])
-		syms = append(syms, bpeSym{id: m.lookupSymbol(word[i : i+n]), start: i, end: i + n, prev: len(syms) - 1, next: len(syms) + 1})
+		r, n := utf8.DecodeRuneInString(word[i:])
+		syms = append(syms, bpeSym{id: m.charSymbol(r, word[i:i+n]), start: i, end: i + n, prev: len(syms) - 1, next: len(syms) + 1})
 		i += n
 	}
 	syms[len(syms)-1].next = -1
@@ -156,8 +204,8 @@ func (m *bpeModel) merge(dst []int32, word string) []int32 {
 		if r < 0 || syms[l].id < 0 || syms[r].id < 0 {
 			return
 		}
-		if mg, ok := m.merges[pairKey(syms[l].id, syms[r].id)]; ok {
-			heap.Push(&q, bpeCand{rank: mg.rank, pos: l, left: syms[l].id, right: syms[r].id, out: mg.out})
+		if mg, ok := m.merges.get(pairKey(syms[l].id, syms[r].id)); ok {
+			q.push(bpeCand{rank: mg.rank, pos: l, left: syms[l].id, right: syms[r].id, out: mg.out})
 		}
 	}
 	if len(syms) > 1 {
@@ -166,8 +214,8 @@ func (m *bpeModel) merge(dst []int32, word string) []int32 {
 			push(i)
 		}
 	}
-	for q.Len() > 0 {
-		c := heap.Pop(&q).(bpeCand)
+	for len(q) > 0 {
+		c := q.pop()
 		l := &syms[c.pos]
 		// Stale candidates: the left symbol was merged away or changed, or
 		// its right neighbour is not the one this candidate saw.
@@ -246,4 +294,116 @@ func utf16Len(s string) int {
 		}
 	}
 	return n
+}
+
+// buildMerges fills the merge table from the rules in rank order. Looking up
+// the three pieces of 580k rules is most of loading a 256k vocabulary, so it
+// runs on all cores; symbols missing from the vocabulary get extra ids after.
+func (m *bpeModel) buildMerges(pairs []mergePair) {
+	type resolved struct{ a, b, out int32 }
+	res := make([]resolved, len(pairs))
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	chunk := (len(pairs) + workers - 1) / max(workers, 1)
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(pairs); lo += chunk {
+		hi := min(lo+chunk, len(pairs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			get := func(s string) int32 {
+				if id, ok := m.ids[s]; ok {
+					return id
+				}
+				return -1
+			}
+			for i := lo; i < hi; i++ {
+				p := pairs[i]
+				if p.a == "" || p.b == "" {
+					res[i] = resolved{-2, -2, -2}
+					continue
+				}
+				buf = append(append(buf[:0], p.a...), p.b...)
+				out, ok := m.ids[string(buf)]
+				if !ok {
+					out = -1
+				}
+				res[i] = resolved{get(p.a), get(p.b), out}
+			}
+		}()
+	}
+	wg.Wait()
+	m.merges = newMergeTable(len(pairs))
+	for i, r := range res {
+		if r.a == -2 {
+			continue
+		}
+		p := pairs[i]
+		if r.a < 0 {
+			r.a = m.symbolID(strings.Clone(p.a))
+		}
+		if r.b < 0 {
+			r.b = m.symbolID(strings.Clone(p.b))
+		}
+		if r.out < 0 {
+			r.out = m.symbolID(p.a + p.b)
+		}
+		// A repeated rule keeps its last rank, as a JavaScript Map does.
+		m.merges.put(pairKey(r.a, r.b), bpeMerge{rank: int32(i), out: r.out})
+	}
+}
+
+// mergeTable is an open-addressing hash table from a symbol pair to its
+// merge: a flat array filled at most half full, probed linearly. Built once
+// and then only read, it loads and looks up several times faster than a Go
+// map of the same 580k entries.
+type mergeTable struct {
+	keys  []uint64 // emptyPair marks a free slot
+	vals  []bpeMerge
+	shift uint
+}
+
+const emptyPair = ^uint64(0) // ids are < 2^30, so no pair has this key
+
+func newMergeTable(n int) mergeTable {
+	size, shift := 1, uint(64)
+	for size < 2*n || size < 8 {
+		size <<= 1
+		shift--
+	}
+	t := mergeTable{keys: make([]uint64, size), vals: make([]bpeMerge, size), shift: shift}
+	for i := range t.keys {
+		t.keys[i] = emptyPair
+	}
+	return t
+}
+
+func (t *mergeTable) slot(k uint64) int {
+	return int((k * 0x9e3779b97f4a7c15) >> t.shift)
+}
+
+// put inserts or replaces k's merge.
+func (t *mergeTable) put(k uint64, v bpeMerge) {
+	mask := len(t.keys) - 1
+	for i := t.slot(k); ; i = (i + 1) & mask {
+		if t.keys[i] == emptyPair || t.keys[i] == k {
+			t.keys[i], t.vals[i] = k, v
+			return
+		}
+	}
+}
+
+func (t *mergeTable) get(k uint64) (bpeMerge, bool) {
+	if len(t.keys) == 0 {
+		return bpeMerge{}, false
+	}
+	mask := len(t.keys) - 1
+	for i := t.slot(k); ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case k:
+			return t.vals[i], true
+		case emptyPair:
+			return bpeMerge{}, false
+		}
+	}
 }

@@ -16,6 +16,9 @@ import (
 type jsonScanner struct {
 	b   []byte
 	off int
+	// view, when set, holds the same bytes as b: strings without escapes
+	// are then returned as substrings of it instead of new allocations.
+	view string
 }
 
 func (s *jsonScanner) errorf(format string, args ...any) error {
@@ -67,6 +70,9 @@ func (s *jsonScanner) str() (string, error) {
 			s.off = i + 1
 			raw := s.b[start:i]
 			if utf8.Valid(raw) {
+				if s.view != "" {
+					return s.view[start:i], nil
+				}
 				return string(raw), nil
 			}
 			return string([]rune(string(raw))), nil // invalid bytes become U+FFFD
@@ -209,56 +215,64 @@ func parseVocab(b []byte) (map[string]int32, error) {
 	}
 }
 
-// parseMerges reads the merges array in either of its forms, calling fn for
-// each merge in order. A "a b" string splits like JavaScript's
-// split(" ", 2): at the first space, the right part ending at the next one.
-func parseMerges(b []byte, fn func(a, b string)) error {
-	s := &jsonScanner{b: b}
+// mergePair is one merge rule; its strings may share memory with the file.
+type mergePair struct{ a, b string }
+
+// parseMerges reads the merges array in either of its forms, in order. A
+// "a b" string splits like JavaScript's split(" ", 2): at the first space,
+// the right part ending at the next one; a string without a space is kept
+// as a rule that never applies. The returned strings are substrings of one
+// copy of b.
+func parseMerges(b []byte) ([]mergePair, error) {
+	s := &jsonScanner{b: b, view: string(b)}
 	if err := s.expect('['); err != nil {
-		return err
+		return nil, err
 	}
+	out := make([]mergePair, 0, len(b)/16)
 	if s.peek() == ']' {
-		return nil
+		return out, nil
 	}
 	for {
 		switch s.peek() {
 		case '"':
 			m, err := s.str()
 			if err != nil {
-				return err
+				return nil, err
 			}
 			a, rest, ok := cutByte(m, ' ')
-			if ok {
-				bpart, _, _ := cutByte(rest, ' ')
-				fn(a, bpart)
+			if !ok {
+				out = append(out, mergePair{}) // never matches: no symbol is ""
+				break
 			}
+			bpart, _, _ := cutByte(rest, ' ')
+			out = append(out, mergePair{a, bpart})
 		case '[':
 			s.off++
 			a, err := s.str()
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := s.expect(','); err != nil {
-				return err
+				return nil, err
 			}
 			bb, err := s.str()
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := s.expect(']'); err != nil {
-				return err
+				return nil, err
 			}
-			fn(a, bb)
+			out = append(out, mergePair{a, bb})
 		default:
-			return s.errorf("want a merge as \"a b\" or [\"a\", \"b\"]")
+			return nil, s.errorf("want a merge as \"a b\" or [\"a\", \"b\"]")
 		}
 		switch s.peek() {
 		case ',':
 			s.off++
 		case ']':
-			return nil
+			return out, nil
 		default:
-			return s.errorf("want ',' or ']' in the merges array")
+			return nil, s.errorf("want ',' or ']' in the merges array")
 		}
 	}
 }
@@ -276,4 +290,92 @@ func cutByte(s string, c byte) (string, string, bool) {
 func jsonNull(raw json.RawMessage) bool {
 	s := &jsonScanner{b: raw}
 	return s.peek() == 0 || string(raw[s.off:min(len(raw), s.off+4)]) == "null"
+}
+
+// skipValue moves past one JSON value, checking only the structure that
+// finding its end needs; the values gosig uses are parsed strictly later.
+func (s *jsonScanner) skipValue() error {
+	s.ws()
+	if s.off >= len(s.b) {
+		return s.errorf("want a value, found end of input")
+	}
+	depth := 0
+	for s.off < len(s.b) {
+		switch c := s.b[s.off]; c {
+		case '"':
+			s.off++
+			for s.off < len(s.b) && s.b[s.off] != '"' {
+				if s.b[s.off] == '\\' {
+					s.off++
+				}
+				s.off++
+			}
+			if s.off >= len(s.b) {
+				return s.errorf("unterminated string")
+			}
+			s.off++
+		case '{', '[':
+			depth++
+			s.off++
+		case '}', ']':
+			if depth == 0 {
+				return nil // the end of an enclosing container
+			}
+			depth--
+			s.off++
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 && c != ':' {
+				return nil
+			}
+			s.off++
+		default:
+			s.off++
+		}
+		if depth == 0 && s.off > 0 {
+			// A scalar ends at a delimiter; a string or container just ended.
+			if c := s.b[s.off-1]; c == '"' || c == '}' || c == ']' {
+				return nil
+			}
+		}
+	}
+	if depth != 0 {
+		return s.errorf("unterminated object or array")
+	}
+	return nil
+}
+
+// objectFields splits a JSON object into its fields' raw values (the last of
+// repeated keys wins, as in encoding/json).
+func objectFields(b []byte) (map[string]json.RawMessage, error) {
+	s := &jsonScanner{b: b}
+	if err := s.expect('{'); err != nil {
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	if s.peek() == '}' {
+		return out, nil
+	}
+	for {
+		k, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, err
+		}
+		s.ws()
+		start := s.off
+		if err := s.skipValue(); err != nil {
+			return nil, fmt.Errorf("field %q: %w", k, err)
+		}
+		out[k] = b[start:s.off]
+		switch s.peek() {
+		case ',':
+			s.off++
+		case '}':
+			return out, nil
+		default:
+			return nil, s.errorf("want ',' or '}' after field %q", k)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Load reads a tokenizer from path: a checkpoint folder, a tokenizer.json, or
@@ -236,9 +237,42 @@ type jsonTokenizerFile struct {
 	} `json:"padding"`
 }
 
+// decodeTokenizerFile reads tokenizer.json. encoding/json would scan the 17
+// MB of a 256k vocabulary twice before parseVocab and parseMerges read it, so
+// the file is split into fields by hand and only the small ones go through
+// encoding/json.
+func decodeTokenizerFile(b []byte) (*jsonTokenizerFile, error) {
+	top, err := objectFields(b)
+	if err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	model, ok := top["model"]
+	if !ok {
+		return nil, errors.New("no \"model\" field")
+	}
+	mf, err := objectFields(model)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	f := &jsonTokenizerFile{Normalizer: top["normalizer"], PreTokenizer: top["pre_tokenizer"],
+		PostProcessor: top["post_processor"], Decoder: top["decoder"]}
+	f.Model.Vocab, f.Model.Merges = mf["vocab"], mf["merges"]
+	delete(top, "model")
+	delete(mf, "vocab")
+	delete(mf, "merges")
+	small, err := json.Marshal(map[string]any{"added_tokens": top["added_tokens"], "padding": top["padding"], "model": mf})
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(small, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
 func newFromJSON(b []byte, cfg *configs) (*Tokenizer, error) {
-	var f jsonTokenizerFile
-	if err := json.Unmarshal(b, &f); err != nil {
+	f, err := decodeTokenizerFile(b)
+	if err != nil {
 		return nil, err
 	}
 	m := &f.Model
@@ -257,7 +291,8 @@ func newFromJSON(b []byte, cfg *configs) (*Tokenizer, error) {
 	}
 	t := &Tokenizer{flavor: flavorJSON, special: map[int32]bool{}, bosID: -1, eosID: -1, padID: -1, unkID: -1}
 	bpe := &bpeModel{ids: vocab, extra: map[string]int32{}, unkID: -1, byteFallback: m.ByteFallback,
-		fuseUnk: m.FuseUnk, ignoreMerges: m.IgnoreMerges, cache: map[string][]int32{}}
+		fuseUnk: m.FuseUnk, ignoreMerges: m.IgnoreMerges, cache: map[string][]int32{},
+		runeSym: make([]atomic.Int32, 0x10000)}
 	maxID := int32(-1)
 	for _, id := range vocab {
 		if id < 0 {
@@ -298,22 +333,11 @@ func newFromJSON(b []byte, cfg *configs) (*Tokenizer, error) {
 			bpe.byteIDs[i] = id
 		}
 	}
-	bpe.merges = make(map[uint64]bpeMerge, len(m.Merges)/12)
-	rank := int32(0)
-	var buf []byte
-	err = parseMerges(m.Merges, func(a, b string) {
-		buf = append(append(buf[:0], a...), b...)
-		out, ok := vocab[string(buf)]
-		if !ok {
-			out = bpe.symbolID(string(buf))
-		}
-		// A repeated merge keeps its last rank, as a JavaScript Map does.
-		bpe.merges[pairKey(bpe.symbolID(a), bpe.symbolID(b))] = bpeMerge{rank: rank, out: out}
-		rank++
-	})
+	pairs, err := parseMerges(m.Merges)
 	if err != nil {
 		return nil, fmt.Errorf("model.merges: %w", err)
 	}
+	bpe.buildMerges(pairs)
 	t.bpe = bpe
 
 	t.vocab = make([]string, bpe.nReal)
