@@ -94,11 +94,12 @@ var modelTypes = map[string]struct {
 	"siglip_text_model":    {false, ArchTextModel, true},
 }
 
-// SupportedActivations lists the hidden_act values the model can run. Both
+// supportedActivations lists the hidden_act values the model can run (never
+// written after initialisation). Both
 // are GELU with the tanh approximation: transformers' "gelu_pytorch_tanh"
 // (torch's gelu(approximate="tanh"), every published checkpoint) and
 // "gelu_new" (the same formula written out).
-var SupportedActivations = []string{"gelu_pytorch_tanh", "gelu_new"}
+var supportedActivations = []string{"gelu_pytorch_tanh", "gelu_new"}
 
 // Bounds on configuration values, so that shape arithmetic cannot overflow
 // and a hostile config.json cannot make the weight spec exhaust memory. The
@@ -508,8 +509,8 @@ func checkTower(hidden, heads int, act string, eps, dropout float64) error {
 	if hidden%heads != 0 {
 		return fmt.Errorf("%w: hidden_size = %d is not divisible by num_attention_heads = %d", ErrInvalidConfig, hidden, heads)
 	}
-	if !slices.Contains(SupportedActivations, act) {
-		return fmt.Errorf("%w: hidden_act %q; supported: %s", ErrUnsupportedConfig, act, strings.Join(SupportedActivations, ", "))
+	if !slices.Contains(supportedActivations, act) {
+		return fmt.Errorf("%w: hidden_act %q; supported: %s", ErrUnsupportedConfig, act, strings.Join(supportedActivations, ", "))
 	}
 	if !(eps >= 0) || math.IsInf(eps, 0) {
 		return fmt.Errorf("%w: layer_norm_eps = %g, want a finite value >= 0", ErrInvalidConfig, eps)
