@@ -94,11 +94,11 @@ var modelTypes = map[string]struct {
 	"siglip_text_model":    {false, ArchTextModel, true},
 }
 
-// supportedActivations lists the hidden_act values the model can run (never
-// written after initialisation). Both
-// are GELU with the tanh approximation: transformers' "gelu_pytorch_tanh"
-// (torch's gelu(approximate="tanh"), every published checkpoint) and
-// "gelu_new" (the same formula written out).
+// supportedActivations lists the hidden_act values the model can run; it is
+// never written after initialisation. Both are GELU with the tanh
+// approximation: transformers' "gelu_pytorch_tanh" (torch's
+// gelu(approximate="tanh"), every published checkpoint) and "gelu_new" (the
+// same formula written out).
 var supportedActivations = []string{"gelu_pytorch_tanh", "gelu_new"}
 
 // Bounds on configuration values, so that shape arithmetic cannot overflow
