@@ -22,6 +22,7 @@ numbers as Hugging Face transformers.`,
 		newPullCmd(),
 		newPreprocessCmd(),
 		newNaflexCmd(),
+		newTokenizeCmd(),
 	)
 	return root
 }
