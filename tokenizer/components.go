@@ -282,26 +282,33 @@ func (p splitPre) split(dst []string, s string, _ int) []string {
 			}
 		}
 	case splitMergedWithPrevious:
-		start := len(dst)
+		// A delimiter joins the piece before it unless that piece was a
+		// delimiter too (Hugging Face's rule).
+		start, prevDelim := len(dst), false
 		for _, x := range ps {
-			if x.delim && len(dst) > start {
+			if x.delim && !prevDelim && len(dst) > start {
 				dst[len(dst)-1] += x.s
 			} else {
 				dst = append(dst, x.s)
 			}
+			prevDelim = x.delim
 		}
 	case splitMergedWithNext:
-		pending := ""
-		for _, x := range ps {
-			if x.delim {
-				pending += x.s
-				continue
+		// The mirror image: a delimiter joins the piece after it unless
+		// that piece is a delimiter too.
+		var rev []string
+		nextDelim := false
+		for i := len(ps) - 1; i >= 0; i-- {
+			x := ps[i]
+			if x.delim && !nextDelim && len(rev) > 0 {
+				rev[len(rev)-1] = x.s + rev[len(rev)-1]
+			} else {
+				rev = append(rev, x.s)
 			}
-			dst = append(dst, pending+x.s)
-			pending = ""
+			nextDelim = x.delim
 		}
-		if pending != "" {
-			dst = append(dst, pending)
+		for i := len(rev) - 1; i >= 0; i-- {
+			dst = append(dst, rev[i])
 		}
 	case splitContiguous:
 		for i, x := range ps {
@@ -437,13 +444,16 @@ func (d replaceDec) decode(ts []string) []string {
 type byteFallbackDec struct{}
 
 // decode joins runs of <0xXX> tokens into their bytes, decoded as UTF-8 with
-// invalid sequences replaced by U+FFFD (TextDecoder's behaviour).
+// each maximal invalid subsequence replaced by U+FFFD (what both
+// TextDecoder and Rust's from_utf8_lossy do). TextDecoder also drops a
+// byte-order mark that starts a run; gosig keeps it, as Hugging Face
+// tokenizers does, so that text round-trips.
 func (byteFallbackDec) decode(ts []string) []string {
 	var out []string
 	var pending []byte
 	flush := func() {
 		if len(pending) > 0 {
-			out = append(out, strings.ToValidUTF8(string(pending), "\uFFFD"))
+			out = append(out, decodeLossy(pending))
 			pending = pending[:0]
 		}
 	}
@@ -582,4 +592,50 @@ func isPySpace(r rune) bool {
 		return true
 	}
 	return r >= 0x2000 && r <= 0x200a
+}
+
+// decodeLossy decodes UTF-8, replacing each maximal subpart of an invalid
+// sequence with one U+FFFD (the WHATWG / Unicode "best practice" rule).
+func decodeLossy(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	var sb strings.Builder
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r != utf8.RuneError || n > 1 {
+			sb.Write(b[i : i+n])
+			i += n
+			continue
+		}
+		// Skip the longest prefix of a well-formed sequence, at least 1 byte.
+		need, lo, hi := 0, byte(0x80), byte(0xbf)
+		switch c := b[i]; {
+		case c >= 0xc2 && c <= 0xdf:
+			need = 1
+		case c == 0xe0:
+			need, lo = 2, 0xa0
+		case c >= 0xe1 && c <= 0xec, c == 0xee, c == 0xef:
+			need = 2
+		case c == 0xed:
+			need, hi = 2, 0x9f
+		case c == 0xf0:
+			need, lo = 3, 0x90
+		case c >= 0xf1 && c <= 0xf3:
+			need = 3
+		case c == 0xf4:
+			need, hi = 3, 0x8f
+		}
+		j := i + 1
+		for k := 0; k < need && j < len(b); k++ {
+			if b[j] < lo || b[j] > hi {
+				break
+			}
+			lo, hi = 0x80, 0xbf
+			j++
+		}
+		sb.WriteRune(utf8.RuneError)
+		i = j
+	}
+	return sb.String()
 }

@@ -318,8 +318,8 @@ func newFromJSON(b []byte, cfg *configs) (*Tokenizer, error) {
 			t.special[tok.id] = true
 		}
 	}
-	if maxID >= 1<<30 {
-		return nil, fmt.Errorf("token id %d is too large", maxID)
+	if n := len(vocab) + len(f.AddedTokens); int(maxID) >= 2*n+1024 {
+		return nil, fmt.Errorf("token id %d is far beyond the %d tokens defined; ids must be dense", maxID, n)
 	}
 	bpe.nReal = maxID + 1
 	if m.UnkToken != nil {
@@ -482,7 +482,13 @@ func newFromSPM(b []byte, cfg *configs, name string) (*Tokenizer, error) {
 	for i, sp := range p.pieces {
 		t.vocab[i] = sp.piece
 	}
-	defaults := map[string]string{"bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>", "pad_token": "<pad>"}
+	// Without a config, the roles are the pieces trainer_spec names.
+	defaults := map[string]string{}
+	for role, id := range map[string]int{"bos_token": p.bosID, "eos_token": p.eosID, "unk_token": p.unkID, "pad_token": p.padID} {
+		if id >= 0 && id < len(p.pieces) {
+			defaults[role] = p.pieces[id].piece
+		}
+	}
 	if siglip {
 		t.flavor = flavorSiglip
 		defaults = map[string]string{"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "</s>"}
@@ -559,9 +565,10 @@ func newFromSPM(b []byte, cfg *configs, name string) (*Tokenizer, error) {
 		return t, nil
 	}
 	t.added = newAddedMatcher(added, isPySpace)
-	if cfg.addBOS == nil || *cfg.addBOS {
+	// GemmaTokenizer adds BOS unless add_bos_token says otherwise.
+	if (cfg.addBOS == nil && t.bosID >= 0) || (cfg.addBOS != nil && *cfg.addBOS) {
 		if t.bosID < 0 {
-			return nil, errors.New("add_bos_token is on (the GemmaTokenizer default) but the model has no bos piece; set add_bos_token false in tokenizer_config.json")
+			return nil, errors.New("add_bos_token is on but the model has no bos piece; set add_bos_token false in tokenizer_config.json")
 		}
 		t.prefix = []int32{int32(t.bosID)}
 	}

@@ -344,7 +344,7 @@ func (m *spmModel) decode(ids []int32) string {
 	var bytes []byte
 	flushBytes := func() {
 		if len(bytes) > 0 {
-			b.WriteString(strings.ToValidUTF8(string(bytes), "\uFFFD"))
+			b.WriteString(decodeLossy(bytes))
 			bytes = bytes[:0]
 		}
 	}

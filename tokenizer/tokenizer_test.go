@@ -195,3 +195,44 @@ func TestDecodeRoundTrip(t *testing.T) {
 		assert.Equal(t, "a red circle on a blue background", tok.Decode(tok.Encode("A Red Circle on a BLUE background."), true))
 	})
 }
+
+// TestTransformersJSSmall runs without fetched files: two small BPE
+// tokenizer.json files (tools/tokref/make_small.mjs) that use what Gemma's
+// does not (Prepend, NFKC, Lowercase and Strip normalizers, Split and
+// Metaspace pre-tokenizers, ["a","b"] merges, <unk> fusion without byte
+// fallback, lstrip/rstrip added tokens, Strip and Metaspace decoders) are
+// compared with transformers.js on every corpus string: ids, and the decoded
+// text with and without skip_special_tokens.
+func TestTransformersJSSmall(t *testing.T) {
+	corpus := readJSONL[string](t, "corpus.jsonl")
+	type expected struct {
+		IDs  []int  `json:"ids"`
+		Text string `json:"text"`
+		Skip string `json:"skip"`
+	}
+	for _, name := range []string{"small_bytefallback", "small_metaspace"} {
+		t.Run(name, func(t *testing.T) {
+			tok, err := Load(filepath.Join(tdir, name))
+			require.NoError(t, err)
+			want := readJSONL[expected](t, name+".expected.jsonl")
+			require.Len(t, want, len(corpus))
+			bad := 0
+			for i, s := range corpus {
+				w := want[i]
+				got := tok.Encode(s)
+				text, skip := tok.Decode(w.IDs, false), tok.Decode(w.IDs, true)
+				// transformers.js's TextDecoder drops a byte-order mark that
+				// starts a run of byte tokens; gosig keeps it (as Hugging
+				// Face does), so U+FEFF is left out of the comparison.
+				noBOM := func(s string) string { return strings.ReplaceAll(s, "\ufeff", "") }
+				if !equalIDs(got, w.IDs) || noBOM(text) != noBOM(w.Text) || noBOM(skip) != noBOM(w.Skip) {
+					bad++
+					if bad <= 5 {
+						t.Errorf("corpus line %d %q:\n got %v %q %q\nwant %v %q %q", i+1, s, got, text, skip, w.IDs, w.Text, w.Skip)
+					}
+				}
+			}
+			require.Zero(t, bad, "%d of %d strings differ from transformers.js", bad, len(corpus))
+		})
+	}
+}

@@ -2,12 +2,14 @@
 // code (the @lenml/tokenizers fork, pinned in package.json) and prints one JSON
 // array of ids per line: the truth gosig's tokenizer tests compare against.
 //
-//   node tools/tokref/tokref.mjs DIR CORPUS [--lower] > expected.jsonl
+//   node tools/tokref/tokref.mjs DIR CORPUS [--lower] [--decode] > expected.jsonl
 //   node tools/tokref/tokref.mjs DIR CORPUS --bench SECONDS
 //
 // DIR holds tokenizer.json and tokenizer_config.json. --lower lowercases each
 // string with String.prototype.toLowerCase first (what gosig's Lowercase option
-// must reproduce). --bench prints encode throughput instead of ids.
+// must reproduce). --decode prints {"ids", "text", "skip"} objects instead,
+// with the ids decoded as they are and with skip_special_tokens. --bench
+// prints encode throughput instead of ids.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TokenizerLoader } from "@lenml/tokenizers";
@@ -19,6 +21,7 @@ if (!dir || !corpusPath) {
   process.exit(2);
 }
 const lower = args.includes("--lower");
+const decode = args.includes("--decode");
 const benchAt = args.indexOf("--bench");
 
 let t0 = performance.now();
@@ -35,7 +38,15 @@ const corpus = readFileSync(corpusPath, "utf8")
   .map((s) => (lower ? s.toLowerCase() : s));
 
 if (benchAt < 0) {
-  const out = corpus.map((s) => JSON.stringify(tokenizer.encode(s)));
+  const out = corpus.map((s) => {
+    const ids = tokenizer.encode(s);
+    if (!decode) return JSON.stringify(ids);
+    return JSON.stringify({
+      ids,
+      text: tokenizer.decode(ids),
+      skip: tokenizer.decode(ids, { skip_special_tokens: true }),
+    });
+  });
   process.stdout.write(out.join("\n") + "\n");
 } else {
   const seconds = Number(args[benchAt + 1] ?? "10");
