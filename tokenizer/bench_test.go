@@ -51,7 +51,7 @@ func BenchmarkEncodeSentencePiece(b *testing.B) {
 	corpus := readJSONL[string](b, "corpus.jsonl")
 	for _, name := range []string{"siglip2_tiny_p16", "siglip_tiny_fixres"} {
 		b.Run(name, func(b *testing.B) {
-			tok, err := Load(filepath.Join(tdir, name))
+			tok, err := Load(filepath.Join(modelsDir, name))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -16,8 +16,8 @@ var (
 // fetched 256k Gemma one when `make testdata` has run.
 func fuzzTokenizers(t testing.TB) []*Tokenizer {
 	fuzzOnce.Do(func() {
-		for _, p := range []string{"small_bytefallback", "small_metaspace", "siglip2_tiny_p16",
-			"siglip_tiny_fixres", "nfkc_unigram.model", "nfkc_bpe.model"} {
+		for _, p := range []string{"small_bytefallback", "small_metaspace", "../models/siglip2_tiny_p16",
+			"../models/siglip_tiny_fixres", "nfkc_unigram.model", "nfkc_bpe.model"} {
 			tok, err := Load(filepath.Join(tdir, p))
 			if err != nil {
 				t.Fatalf("load %s: %v", p, err)
@@ -64,7 +64,7 @@ func FuzzEncode(f *testing.F) {
 // FuzzSentencePieceModel feeds arbitrary bytes to the protobuf reader and
 // the model built from whatever it accepts.
 func FuzzSentencePieceModel(f *testing.F) {
-	for _, p := range []string{"siglip2_odd_p14/tokenizer.model", "siglip_tiny_fixres/spiece.model"} {
+	for _, p := range []string{"../models/siglip2_odd_p14/tokenizer.model", "../models/siglip_tiny_fixres/spiece.model"} {
 		b, err := os.ReadFile(filepath.Join(tdir, p))
 		if err != nil {
 			f.Fatal(err)

@@ -54,11 +54,11 @@ func TestSentencePieceCore(t *testing.T) {
 		model, expected string
 		noDummy         bool
 	}{
-		{"siglip2_tiny_p16/tokenizer.model", "siglip2_tiny_p16.spm.jsonl", false},
-		{"siglip2_odd_p14/tokenizer.model", "siglip2_odd_p14.spm.jsonl", false},
-		{"shapes-siglip2/tokenizer.model", "shapes_siglip2.spm.jsonl", false},
-		{"siglip_tiny_fixres/spiece.model", "siglip_tiny_fixres.spm.jsonl", false},
-		{"siglip_tiny_fixres/spiece.model", "siglip_tiny_fixres.nodummy.spm.jsonl", true},
+		{"../models/siglip2_tiny_p16/tokenizer.model", "siglip2_tiny_p16.spm.jsonl", false},
+		{"../models/siglip2_odd_p14/tokenizer.model", "siglip2_odd_p14.spm.jsonl", false},
+		{"../models/shapes-siglip2/tokenizer.model", "shapes_siglip2.spm.jsonl", false},
+		{"../models/siglip_tiny_fixres/spiece.model", "siglip_tiny_fixres.spm.jsonl", false},
+		{"../models/siglip_tiny_fixres/spiece.model", "siglip_tiny_fixres.nodummy.spm.jsonl", true},
 		{"nfkc_unigram.model", "nfkc_unigram.spm.jsonl", false},
 		{"nfkc_unigram.model", "nfkc_unigram.nodummy.spm.jsonl", true},
 		{"nfkc_bpe.model", "nfkc_bpe.spm.jsonl", false},

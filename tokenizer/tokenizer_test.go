@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosig/gosig/safetensors"
 )
 
 // The Gemma tokenizer.json (256k vocabulary) is fetched by `make testdata`
@@ -76,40 +78,60 @@ func TestTransformersJS(t *testing.T) {
 	}
 }
 
-type fixture struct {
-	Texts     []string `json:"texts"`
-	MaxLength int      `json:"max_length"`
-	InputIDs  [][]int  `json:"input_ids"`
-}
-
-func readFixtures(t testing.TB) map[string]fixture {
-	b, err := os.ReadFile(filepath.Join(tdir, "fixtures.json"))
-	require.NoError(t, err)
-	var f map[string]fixture
-	require.NoError(t, json.Unmarshal(b, &f))
-	return f
-}
+// modelsDir holds the Hugging Face fixtures and the shapes checkpoint
+// (testdata/README.md, models/).
+const modelsDir = "../testdata/models"
 
 // TestFixtures checks the padded ids transformers' GemmaTokenizer (SigLIP 2
 // fixtures, SentencePiece BPE) and SiglipTokenizer (SigLIP fixture,
-// SentencePiece Unigram) produced for the fixtures' texts, copied from their
-// expected.safetensors by tools/tokref/fixture_ids.py.
+// SentencePiece Unigram) produced for each manifest's text_inputs: the
+// inputs.input_ids of the fixture's expected.safetensors, every id.
 func TestFixtures(t *testing.T) {
-	for name, fx := range readFixtures(t) {
+	for _, name := range []string{"siglip2_tiny_p16", "siglip2_odd_p14", "siglip_tiny_fixres"} {
 		t.Run(name, func(t *testing.T) {
-			tok, err := Load(filepath.Join(tdir, name))
+			dir := filepath.Join(modelsDir, name)
+			var manifest struct {
+				TextInputs []string `json:"text_inputs"`
+				TextLen    int      `json:"text_len"`
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 			require.NoError(t, err)
-			got, err := tok.EncodeBatch(fx.Texts, PadOptions{MaxLength: fx.MaxLength, Pad: true})
+			require.NoError(t, json.Unmarshal(b, &manifest))
+			st, err := safetensors.Open(filepath.Join(dir, "expected.safetensors"))
 			require.NoError(t, err)
-			assert.Equal(t, fx.InputIDs, got)
+			defer st.Close()
+			flat, shape, err := st.Int64("inputs.input_ids")
+			require.NoError(t, err)
+			require.Equal(t, []int{len(manifest.TextInputs), manifest.TextLen}, shape)
+
+			tok, err := Load(dir)
+			require.NoError(t, err)
+			got, err := tok.EncodeBatch(manifest.TextInputs, PadOptions{MaxLength: manifest.TextLen, Pad: true})
+			require.NoError(t, err)
+			for i, row := range got {
+				want := flat[i*manifest.TextLen : (i+1)*manifest.TextLen]
+				assert.True(t, equalIDs64(row, want), "text %d %q:\n got %v\nwant %v", i, manifest.TextInputs[i], row, want)
+			}
 		})
 	}
+}
+
+func equalIDs64(a []int, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if int64(a[i]) != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // TestShapesCheckpoint checks the example of the shapes checkpoint's model
 // card: `this is a photo of a red circle.` padded to 64.
 func TestShapesCheckpoint(t *testing.T) {
-	tok, err := Load(filepath.Join(tdir, "shapes-siglip2"))
+	tok, err := Load(filepath.Join(modelsDir, "shapes-siglip2"))
 	require.NoError(t, err)
 	want := []int{276, 275, 260, 272, 264, 260, 322, 297, 503, 1}
 	for len(want) < 64 {
@@ -182,12 +204,13 @@ func TestDecodeRoundTrip(t *testing.T) {
 	}
 	t.Run("gemma-json", func(t *testing.T) { check(t, fetched(t, "siglip2")) })
 	t.Run("gemma-spm", func(t *testing.T) {
-		tok, err := Load(filepath.Join(tdir, "siglip2_tiny_p16"))
+		tok, err := Load(filepath.Join(modelsDir, "siglip2_tiny_p16"))
 		require.NoError(t, err)
-		check(t, tok)
+		require.True(t, tok.Lowercase(), "on by default for a siglip2 checkpoint")
+		check(t, tok.WithLowercase(false))
 	})
 	t.Run("siglip", func(t *testing.T) {
-		tok, err := Load(filepath.Join(tdir, "siglip_tiny_fixres"))
+		tok, err := Load(filepath.Join(modelsDir, "siglip_tiny_fixres"))
 		require.NoError(t, err)
 		for _, s := range []string{"a photo of a cat", "two dogs playing in the snow 2024", "the quick brown fox"} {
 			assert.Equal(t, s, tok.Decode(tok.Encode(s), true))

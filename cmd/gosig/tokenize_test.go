@@ -27,7 +27,7 @@ func runTokenize(t *testing.T, stdin string, args ...string) (string, error) {
 // TestTokenizeCommand checks the command against the shapes checkpoint's
 // model card example and the SigLIP fixture's ids (testdata/tokenizer).
 func TestTokenizeCommand(t *testing.T) {
-	const shapes = "../../testdata/tokenizer/shapes-siglip2"
+	const shapes = "../../testdata/models/shapes-siglip2"
 	pad := strings.Repeat(",0", 54)
 	out, err := runTokenize(t, "", "--tokenizer", shapes, "this is a photo of a red circle.")
 	require.NoError(t, err)
@@ -41,13 +41,13 @@ func TestTokenizeCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "[276,275,260,1]\n[1,0,0,0]\n", out)
 
-	out, err = runTokenize(t, "", "--tokenizer", "../../testdata/tokenizer/siglip_tiny_fixres", "--max-length", "9", "A Red Circle on a BLUE background.")
+	out, err = runTokenize(t, "", "--tokenizer", "../../testdata/models/siglip_tiny_fixres", "--max-length", "9", "A Red Circle on a BLUE background.")
 	require.NoError(t, err)
 	assert.Equal(t, "[533,360,340,484,533,459,396,1,1]\n", out)
 }
 
 func TestTokenizeCommandErrors(t *testing.T) {
-	const shapes = "../../testdata/tokenizer/shapes-siglip2"
+	const shapes = "../../testdata/models/shapes-siglip2"
 	usage := func(err error) bool {
 		var ee *exitError
 		return errors.As(err, &ee) && ee.code == exitUsage

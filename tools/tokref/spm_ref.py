@@ -22,10 +22,10 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as pb
 
 MODELS = {
-    "siglip2_tiny_p16": "siglip2_tiny_p16/tokenizer.model",
-    "siglip2_odd_p14": "siglip2_odd_p14/tokenizer.model",
-    "siglip_tiny_fixres": "siglip_tiny_fixres/spiece.model",
-    "shapes_siglip2": "shapes-siglip2/tokenizer.model",
+    "siglip2_tiny_p16": "../models/siglip2_tiny_p16/tokenizer.model",
+    "siglip2_odd_p14": "../models/siglip2_odd_p14/tokenizer.model",
+    "siglip_tiny_fixres": "../models/siglip_tiny_fixres/spiece.model",
+    "shapes_siglip2": "../models/shapes-siglip2/tokenizer.model",
     "nfkc_unigram": "nfkc_unigram.model",
     "nfkc_bpe": "nfkc_bpe.model",
 }
