@@ -19,7 +19,7 @@ type jpegInfo struct {
 	hSamp, vSamp [3]int
 	maxH, maxV   int
 	exif, xmp    []byte // first "Exif\0\0" APP1 payload (TIFF part), first XMP APP1 packet
-	sos          int    // offset of the first SOS marker
+	sos          int    // offset of the first SOS marker in stream
 	// stream is the file without the APP1–APP13 and APP15 segments, which
 	// decoding does not need (APP0 JFIF and APP14 Adobe, which choose the
 	// colour space, are kept). jpegli switches to its own colour conversion
@@ -93,10 +93,10 @@ func scanJPEG(data []byte) (jpegInfo, error) {
 			if info.components == 0 {
 				return info, errors.New("invalid JPEG: image data (SOS) before the frame header (SOF)")
 			}
-			info.sos = start
 			if keep == nil {
-				info.stream = data
+				info.stream, info.sos = data, start
 			} else {
+				info.sos = len(keep) + start - copied
 				info.stream = append(keep, data[copied:]...)
 			}
 			return info, nil

@@ -1,0 +1,162 @@
+package preprocess
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"math/rand"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syntheticPhoto draws a deterministic, photo-like w×h picture: smooth
+// shading and edges (a few octaves of value noise, as in terrain or sky) with
+// fine texture on top, so that a JPEG of it has the spectrum of a natural
+// image rather than of a flat test card.
+func syntheticPhoto(w, h int, seed int64) *image.RGBA {
+	rng := rand.New(rand.NewSource(seed))
+	type octave struct {
+		n    int
+		amp  float64
+		grid []float64
+	}
+	var octs []octave
+	amp := 1.0
+	for _, n := range []int{3, 7, 17, 41, 97, 233} {
+		g := make([]float64, (n+2)*(n+2))
+		for i := range g {
+			g[i] = rng.Float64()
+		}
+		octs = append(octs, octave{n, amp, g})
+		amp *= 0.55
+	}
+	noise := func(fx, fy float64) float64 { // fx, fy in [0, 1)
+		v, norm := 0.0, 0.0
+		for _, o := range octs {
+			x, y := fx*float64(o.n), fy*float64(o.n)
+			ix, iy := int(x), int(y)
+			tx, ty := x-float64(ix), y-float64(iy)
+			tx, ty = tx*tx*(3-2*tx), ty*ty*(3-2*ty)
+			s := o.n + 2
+			a := o.grid[iy*s+ix]*(1-tx) + o.grid[iy*s+ix+1]*tx
+			b := o.grid[(iy+1)*s+ix]*(1-tx) + o.grid[(iy+1)*s+ix+1]*tx
+			v += o.amp * (a*(1-ty) + b*ty)
+			norm += o.amp
+		}
+		return v / norm
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			fx, fy := float64(x)/float64(w), float64(y)/float64(h)
+			v := noise(fx, fy)
+			t := noise(fy*0.93+0.03, fx*0.97+0.01)
+			grain := (rng.Float64() - 0.5) * 10
+			r := 255*(0.2+0.8*v) + 40*math.Sin(12*t) + grain
+			g := 255*(0.15+0.7*t) + grain
+			b := 255*(1-v)*(0.5+0.5*fy) + grain
+			img.SetRGBA(x, y, color.RGBA{clampF(r), clampF(g), clampF(b), 255})
+		}
+	}
+	return img
+}
+
+func clampF(v float64) uint8 { return uint8(math.Max(0, math.Min(255, math.Round(v)))) }
+
+// benchJPEG is a 1920×1080 synthetic photo as a quality-90 JPEG (image/jpeg,
+// 4:2:0), made once.
+var benchJPEG = sync.OnceValue(func() []byte {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, syntheticPhoto(1920, 1080, 1), &jpeg.Options{Quality: 90}); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+})
+
+var benchCfg = Config{
+	Kind: KindNaFlex, PatchSize: 16, MaxNumPatches: 256, Resample: Bilinear,
+	DoResize: true, DoRescale: true, DoNormalize: true, RescaleFactor: 1.0 / 255,
+	ImageMean: [3]float64{0.5, 0.5, 0.5}, ImageStd: [3]float64{0.5, 0.5, 0.5},
+}
+
+func decodeNaFlex(b *testing.B, data []byte, opts DecodeOptions) {
+	img, err := Decode(data, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := NaFlex(img, benchCfg, 256); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchmarkPipeline reports ms per image on one goroutine, then images/s
+// with every core busy (b.RunParallel).
+func benchmarkPipeline(b *testing.B, opts DecodeOptions) {
+	data := benchJPEG()
+	decodeNaFlex(b, data, opts) // warm-up (jpegli compiles its module once)
+	b.Run("serial", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		start := time.Now()
+		for b.Loop() {
+			decodeNaFlex(b, data, opts)
+		}
+		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/image")
+	})
+	b.Run("parallel", func(b *testing.B) {
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				decodeNaFlex(b, data, opts)
+			}
+		})
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "images/s")
+		b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
+	})
+}
+
+// BenchmarkDecodeNaFlex256 is decode + NaFlex (256 patches of 16) of a
+// 1920×1080 JPEG on the exact path. Hugging Face's Siglip2ImageProcessor
+// (PIL with libjpeg-turbo) takes about 15 ms for the same work on one thread.
+func BenchmarkDecodeNaFlex256(b *testing.B) {
+	benchmarkPipeline(b, DecodeOptions{})
+}
+
+// BenchmarkDecodeNaFlex256Fast is the same with the fast path (DCT-domain
+// downscaled JPEG decoding).
+func BenchmarkDecodeNaFlex256Fast(b *testing.B) {
+	benchmarkPipeline(b, DecodeOptions{FastTarget: benchCfg.Target(256)})
+}
+
+// BenchmarkStages times each step of the exact path on the 1920×1080 JPEG.
+func BenchmarkStages(b *testing.B) {
+	data := benchJPEG()
+	img, err := Decode(data, DecodeOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	th, tw, _ := NaFlexSize(img.H, img.W, 16, 256)
+	resized, _ := Resize(img, tw, th, Bilinear)
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Decode(data, DecodeOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resize", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Resize(img, tw, th, Bilinear); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("patchify", func(b *testing.B) {
+		for b.Loop() {
+			patchesOf(resized, benchCfg, 256)
+		}
+	})
+}
