@@ -114,17 +114,7 @@ func newModel(dir string, cfg *Config, w *Weights, opts Options) (*Model, error)
 	m := &Model{cfg: cfg, dir: dir, opts: opts, weights: w}
 	if cfg.HasVision() {
 		v := cfg.Vision
-		m.vision = visionSpec{
-			tower:    towerSpec{v.HiddenSize, v.NumAttentionHeads, v.IntermediateSize, v.NumHiddenLayers, float32(v.LayerNormEps)},
-			naflex:   v.NaFlex,
-			channels: v.NumChannels,
-			patch:    v.PatchSize,
-			posGrid:  v.PositionGrid(),
-			useHead:  v.UseHead,
-		}
-		if cfg.Architecture == ArchImageClassification {
-			m.vision.numClasses = cfg.NumLabels
-		}
+		m.vision = visionSpecOf(cfg)
 		pre, err := preprocess.LoadConfig(dir)
 		if err != nil {
 			return nil, fmt.Errorf("load %s: %w", dir, err)
@@ -143,12 +133,7 @@ func newModel(dir string, cfg *Config, w *Weights, opts Options) (*Model, error)
 	}
 	if cfg.HasText() {
 		t := cfg.Text
-		m.text = textSpec{
-			tower:      towerSpec{t.HiddenSize, t.NumAttentionHeads, t.IntermediateSize, t.NumHiddenLayers, float32(t.LayerNormEps)},
-			vocab:      t.VocabSize,
-			maxPos:     t.MaxPositionEmbeddings,
-			projection: t.ProjectionSize,
-		}
+		m.text = textSpecOf(cfg)
 		tok, err := tokenizer.Load(dir)
 		if err != nil {
 			return nil, err
@@ -184,6 +169,34 @@ func newModel(dir string, cfg *Config, w *Weights, opts Options) (*Model, error)
 		return nil, fmt.Errorf("unknown device %q: want gpu or cpu", opts.Device)
 	}
 	return m, nil
+}
+
+// visionSpecOf takes what the vision graph needs from a config.
+func visionSpecOf(cfg *Config) visionSpec {
+	v := cfg.Vision
+	s := visionSpec{
+		tower:    towerSpec{v.HiddenSize, v.NumAttentionHeads, v.IntermediateSize, v.NumHiddenLayers, float32(v.LayerNormEps)},
+		naflex:   v.NaFlex,
+		channels: v.NumChannels,
+		patch:    v.PatchSize,
+		posGrid:  v.PositionGrid(),
+		useHead:  v.UseHead,
+	}
+	if cfg.Architecture == ArchImageClassification {
+		s.numClasses = cfg.NumLabels
+	}
+	return s
+}
+
+// textSpecOf takes what the text graph needs from a config.
+func textSpecOf(cfg *Config) textSpec {
+	t := cfg.Text
+	return textSpec{
+		tower:      towerSpec{t.HiddenSize, t.NumAttentionHeads, t.IntermediateSize, t.NumHiddenLayers, float32(t.LayerNormEps)},
+		vocab:      t.VocabSize,
+		maxPos:     t.MaxPositionEmbeddings,
+		projection: t.ProjectionSize,
+	}
 }
 
 // checkPreprocess verifies that the image processor fits the vision tower.

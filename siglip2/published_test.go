@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gosig/gosig/graph"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -155,6 +157,10 @@ func TestPublishedConfigsBuild(t *testing.T) {
 			}
 			// The embeddings that are compared (cosine) must have one size.
 			assert.Equal(t, d, c.Text.ProjectionSize, "image and text embeddings differ in size")
+
+			// The forward graphs build, and every weight they read is in
+			// the weight spec with the shape the graph declares.
+			checkGraphWeights(t, c, shapes)
 		})
 	}
 	assert.Len(t, rows, 25)
@@ -169,4 +175,37 @@ func TestParameterCountBaseNaFlex(t *testing.T) {
 	c, err := ParseConfig(publishedConfig("siglip2", "Siglip2Model", map[string]any{"vocab_size": 256000}, nil))
 	require.NoError(t, err)
 	assert.Equal(t, int64(92_930_304+282_303_744+2), c.NumParameters())
+}
+
+// checkGraphWeights builds the vision and text graphs of c (batch 2, the
+// model's own patch count and text length) and checks each Weight node
+// against the weight spec, resolving row slices as weightSource does.
+func checkGraphWeights(t *testing.T, c *Config, spec map[string][]int) {
+	t.Helper()
+	vg, err := buildVision(visionSpecOf(c), 2, c.Vision.NumPatches, OutEmbeds|OutAttention|OutLastHidden)
+	require.NoError(t, err)
+	tg, err := buildText(textSpecOf(c), 2, c.Text.MaxPositionEmbeddings, false, OutEmbeds)
+	require.NoError(t, err)
+	used := map[string]bool{}
+	for _, g := range []*graph.Graph{vg, tg} {
+		for _, w := range g.Weights() {
+			key, lo, hi, sliced := sliceRows(w.Name)
+			want, ok := spec[key]
+			require.True(t, ok, "graph weight %s is not in the weight spec", key)
+			if sliced {
+				require.LessOrEqual(t, hi, want[0], w.Name)
+				want = append([]int{hi - lo}, want[1:]...)
+			}
+			if graph.Elems(want) != graph.Elems(w.Shape) || (len(want) == len(w.Shape) && !assert.ObjectsAreEqual(want, w.Shape)) {
+				t.Fatalf("%s: graph declares %v, checkpoint has %v", w.Name, w.Shape, want)
+			}
+			used[key] = true
+		}
+	}
+	// Every tensor but logit_scale and logit_bias (used on the host) is read.
+	for key := range spec {
+		if key != "logit_scale" && key != "logit_bias" {
+			assert.True(t, used[key], "the forward pass never reads %s", key)
+		}
+	}
 }
