@@ -16,8 +16,9 @@
 // Bindings: 0 q (read) · 1 k (read) · 2 v (read) · 3 mask [B, Sk] (read; any
 //           buffer when has_mask is 0) · 4 out [B, Sq, H·Dh] (read_write) ·
 //           5 params {batch, sq, sk, heads, q_batch_stride, has_mask, scale, qblocks}
-// Workgroup: WG invocations, each one block of QB queries of one (b, h); the
-//            grid is ceil(B·H·qblocks / WG) folded into x·y when above 65535.
+// Workgroup: WG invocations, each one block of QB queries; a workgroup's
+//            blocks share one (b, h); the grid is B·H·ceil(qblocks / WG)
+//            workgroups folded into x·y when above 65535.
 // Overrides: DH (head dimension), QB (queries per invocation), KB (keys per
 //            block), WG (default 64).
 override WG: u32 = 64u;
@@ -42,14 +43,19 @@ struct Params {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-	let t = (wid.x + wid.y * nwg.x) * WG + lid;
-	if (t >= p.batch * p.heads * p.qblocks) {
+	// A workgroup owns WG query blocks of one (b, h), so that every k, v and
+	// mask address below is the same for all its invocations: lavapipe then
+	// loads it once for all lanes instead of gathering lane by lane.
+	let groups = (p.qblocks + WG - 1u) / WG;
+	let g = wid.x + wid.y * nwg.x;
+	if (g >= p.batch * p.heads * groups) {
 		return;
 	}
-	let qblk = t % p.qblocks;
-	let h = (t / p.qblocks) % p.heads;
-	let b = t / (p.qblocks * p.heads);
+	let h = (g / groups) % p.heads;
+	let b = g / (groups * p.heads);
+	let qblk = (g % groups) * WG + lid;
 	let hidden = p.heads * DH;
+	let kv0 = b * p.sk * hidden + h * DH;
 
 	var qr: array<array<f32, DH>, QB>;
 	var acc: array<array<f32, DH>, QB>;
@@ -58,22 +64,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 	var sc: array<array<f32, KB>, QB>;
 	for (var qi = 0u; qi < QB; qi = qi + 1u) {
 		m[qi] = F32_MIN;
-		let i = qblk * QB + qi;
-		if (i < p.sq) {
-			let qbase = b * p.q_batch_stride + i * hidden + h * DH;
-			for (var d = 0u; d < DH; d = d + 1u) {
-				qr[qi][d] = q[qbase + d];
-			}
+		// Queries past the end compute on row sq-1 and are not written.
+		let i = min(qblk * QB + qi, p.sq - 1u);
+		let qbase = b * p.q_batch_stride + i * hidden + h * DH;
+		for (var d = 0u; d < DH; d = d + 1u) {
+			qr[qi][d] = q[qbase + d] * p.scale;
 		}
 	}
 	for (var j0 = 0u; j0 < p.sk; j0 = j0 + KB) {
-		let kn = min(KB, p.sk - j0);
-		// Scores of this block of keys.
-		for (var jj = 0u; jj < kn; jj = jj + 1u) {
-			let j = j0 + jj;
-			let kbase = (b * p.sk + j) * hidden + h * DH;
-			// naga initialises a function's variables once, at its entry:
-			// zero the per-key sums explicitly.
+		// Scores of this block of keys; keys past the end repeat key sk-1
+		// and are excluded below.
+		for (var jj = 0u; jj < KB; jj = jj + 1u) {
+			let j = min(j0 + jj, p.sk - 1u);
+			let kbase = kv0 + j * hidden;
 			var s: array<f32, QB>;
 			for (var qi = 0u; qi < QB; qi = qi + 1u) {
 				s[qi] = 0.0;
@@ -84,40 +87,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 					s[qi] = s[qi] + qr[qi][d] * kv;
 				}
 			}
-			let masked = p.has_mask != 0u && mask[b * p.sk + j] == 0.0;
+			var add = 0.0;
+			if (p.has_mask != 0u && mask[b * p.sk + j] == 0.0) {
+				add = F32_MIN;
+			}
 			for (var qi = 0u; qi < QB; qi = qi + 1u) {
-				var x = s[qi] * p.scale;
-				if (masked) {
-					x = x + F32_MIN;
-				}
-				sc[qi][jj] = x;
+				sc[qi][jj] = s[qi] + add;
 			}
 		}
+		let kn = min(KB, p.sk - j0);
 		// Rescale the running state to the new maximum; turn scores into
-		// unnormalised probabilities.
+		// unnormalised probabilities (0 for keys past the end).
 		for (var qi = 0u; qi < QB; qi = qi + 1u) {
 			var bm = m[qi];
-			for (var jj = 0u; jj < kn; jj = jj + 1u) {
-				bm = max(bm, sc[qi][jj]);
+			for (var jj = 0u; jj < KB; jj = jj + 1u) {
+				bm = select(bm, max(bm, sc[qi][jj]), jj < kn);
 			}
 			let alpha = exp(m[qi] - bm);
 			m[qi] = bm;
 			var sum = l[qi] * alpha;
-			for (var jj = 0u; jj < kn; jj = jj + 1u) {
-				let e = exp(sc[qi][jj] - bm);
+			for (var jj = 0u; jj < KB; jj = jj + 1u) {
+				let e = select(0.0, exp(sc[qi][jj] - bm), jj < kn);
 				sc[qi][jj] = e;
 				sum = sum + e;
 			}
 			l[qi] = sum;
-			if (alpha != 1.0) {
-				for (var d = 0u; d < DH; d = d + 1u) {
-					acc[qi][d] = acc[qi][d] * alpha;
-				}
+			for (var d = 0u; d < DH; d = d + 1u) {
+				acc[qi][d] = acc[qi][d] * alpha;
 			}
 		}
 		// Accumulate the block's values.
-		for (var jj = 0u; jj < kn; jj = jj + 1u) {
-			let vbase = (b * p.sk + j0 + jj) * hidden + h * DH;
+		for (var jj = 0u; jj < KB; jj = jj + 1u) {
+			let vbase = kv0 + min(j0 + jj, p.sk - 1u) * hidden;
 			for (var d = 0u; d < DH; d = d + 1u) {
 				let vv = v[vbase + d];
 				for (var qi = 0u; qi < QB; qi = qi + 1u) {

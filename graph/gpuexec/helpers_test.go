@@ -32,17 +32,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// mapWeights is a Weights source backed by a map.
-type mapWeights map[string]graph.Value
-
-func (m mapWeights) Weight(name string) ([]float32, []int, error) {
-	v, ok := m[name]
-	if !ok {
-		return nil, nil, fmt.Errorf("weight %s: not found", name)
-	}
-	return v.F32, v.Shape, nil
-}
-
 func randn(rng *rand.Rand, n int) []float32 {
 	x := make([]float32, n)
 	for i := range x {

@@ -114,15 +114,17 @@ func (a attnDims) params(hasMask uint32, qblocks int) *gpu.Params {
 const (
 	attentionRegQB = 2
 	attentionRegKB = 16
+	attentionRegWG = 16
 )
 
 func attentionReg(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	a := attnShape(n, in[0], in[1])
 	qb := min(attentionRegQB, a.sq)
 	qblocks := ceilDiv(a.sq, qb)
-	consts := map[string]float64{"WG": wg1D, "DH": float64(a.dh), "QB": float64(qb), "KB": attentionRegKB}
+	wg := min(attentionRegWG, qblocks)
+	consts := map[string]float64{"WG": float64(wg), "DH": float64(a.dh), "QB": float64(qb), "KB": attentionRegKB}
 	return pr.Dispatch(Shader{"attention_reg.wgsl", consts}, a.params(hasFlag(in[3]), qblocks),
-		ceilDiv(a.batch*a.heads*qblocks, wg1D),
+		a.batch*a.heads*ceilDiv(qblocks, wg),
 		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
 }
 

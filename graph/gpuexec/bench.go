@@ -1,0 +1,191 @@
+package gpuexec
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/gosig/gosig/gpu"
+	"github.com/gosig/gosig/graph"
+)
+
+// KernelCase is one kernel benchmark: a graph of a single op on random data
+// at a model's shapes.
+type KernelCase struct {
+	Op    string  // linear, attention, layernorm, gelu
+	Shape string  // linear: MxKxN; attention: SqxSkxHidden; others: rowsxD
+	Heads int     // attention only
+	FLOPs float64 // floating-point operations of one evaluation (nominal for element-wise ops)
+	build func(b *graph.Builder) (inputs map[string]graph.Value, weights mapWeights)
+}
+
+// LayerCases returns the kernels of one transformer encoder layer at
+// sequence length seq (SigLIP2-base: seq 256, hidden 768, 12 heads, MLP
+// 3072): the four attention projections and the two MLP Linear layers, the
+// attention, a LayerNorm and the GELU (which the planner fuses into fc1 but
+// is timed alone to show what the fusion saves).
+func LayerCases(seq, hidden, heads, mlp int) []KernelCase {
+	rng := rand.New(rand.NewPCG(1, 1))
+	rnd := func(shape ...int) graph.Value {
+		x := make([]float32, graph.Elems(shape))
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return graph.F32Value(x, shape...)
+	}
+	linear := func(m, k, n int) KernelCase {
+		return KernelCase{Op: "linear", Shape: fmt.Sprintf("%dx%dx%d", m, k, n), FLOPs: 2 * float64(m*k*n),
+			build: func(b *graph.Builder) (map[string]graph.Value, mapWeights) {
+				x := b.Input("x", graph.F32, m, k)
+				b.Output("y", b.Linear(x, b.Weight("w", n, k), b.Weight("b", n)))
+				return map[string]graph.Value{"x": rnd(m, k)}, mapWeights{"w": rnd(n, k), "b": rnd(n)}
+			}}
+	}
+	return []KernelCase{
+		linear(seq, hidden, hidden),
+		linear(seq, hidden, mlp),
+		linear(seq, mlp, hidden),
+		{Op: "attention", Shape: fmt.Sprintf("%dx%dx%d", seq, seq, hidden), Heads: heads, FLOPs: 4 * float64(seq*seq*hidden),
+			build: func(b *graph.Builder) (map[string]graph.Value, mapWeights) {
+				q := b.Input("q", graph.F32, 1, seq, hidden)
+				k := b.Input("k", graph.F32, 1, seq, hidden)
+				v := b.Input("v", graph.F32, 1, seq, hidden)
+				b.Output("o", b.Attention(q, k, v, graph.Tensor{}, heads))
+				return map[string]graph.Value{"q": rnd(1, seq, hidden), "k": rnd(1, seq, hidden), "v": rnd(1, seq, hidden)}, nil
+			}},
+		{Op: "layernorm", Shape: fmt.Sprintf("%dx%d", seq, hidden), FLOPs: 8 * float64(seq*hidden),
+			build: func(b *graph.Builder) (map[string]graph.Value, mapWeights) {
+				x := b.Input("x", graph.F32, seq, hidden)
+				b.Output("y", b.LayerNorm(x, b.Weight("g", hidden), b.Weight("b", hidden), 1e-6))
+				return map[string]graph.Value{"x": rnd(seq, hidden)}, mapWeights{"g": rnd(hidden), "b": rnd(hidden)}
+			}},
+		{Op: "gelu", Shape: fmt.Sprintf("%dx%d", seq, mlp), FLOPs: 10 * float64(seq*mlp),
+			build: func(b *graph.Builder) (map[string]graph.Value, mapWeights) {
+				x := b.Input("x", graph.F32, seq, mlp)
+				b.Output("y", b.GELUTanh(x))
+				return map[string]graph.Value{"x": rnd(seq, mlp)}, nil
+			}},
+	}
+}
+
+// KernelTiming is the measured time of a KernelCase.
+type KernelTiming struct {
+	Op      string  `json:"op"`
+	Shape   string  `json:"shape"`
+	Heads   int     `json:"heads,omitempty"`
+	Kernel  string  `json:"kernel"` // the variant that ran
+	Ms      float64 `json:"ms"`     // median time of one evaluation
+	GFLOPs  float64 `json:"gflops"`
+	Method  string  `json:"method"` // "timestamps" or "wall"
+	Adapter string  `json:"adapter"`
+}
+
+// BenchKernel times case c on dev with the kernel choice of opts (Device and
+// Timestamps are set by BenchKernel). Each round records reps evaluations in
+// one submit; with timestamp queries a round's time is the median of its
+// evaluations' GPU time, without them the submit's wall time over reps; the
+// result is the median over rounds.
+func BenchKernel(ctx context.Context, dev *gpu.Device, c KernelCase, opts Options, reps, rounds int) (KernelTiming, error) {
+	b := graph.NewBuilder()
+	inputs, weights := c.build(b)
+	g, err := b.Build()
+	if err != nil {
+		return KernelTiming{}, err
+	}
+	p, err := graph.NewPlan(g)
+	if err != nil {
+		return KernelTiming{}, err
+	}
+	opts.Device = dev
+	opts.Timestamps = dev.HasTimestamps()
+	e, err := New(weights, opts)
+	if err != nil {
+		return KernelTiming{}, err
+	}
+	defer e.Close()
+	// Warm up: compile, upload, first run.
+	if _, err := e.Run(ctx, p, inputs); err != nil {
+		return KernelTiming{}, err
+	}
+	kernels, err := e.Kernels(p)
+	if err != nil {
+		return KernelTiming{}, err
+	}
+	t := KernelTiming{Op: c.Op, Shape: c.Shape, Heads: c.Heads, Kernel: kernels[p.Steps[0]], Adapter: dev.Info().Name, Method: "wall"}
+	if opts.Timestamps {
+		t.Method = "timestamps"
+	}
+	var times []float64
+	for range max(rounds, 1) {
+		d, err := e.repeat(ctx, p, max(reps, 1))
+		if err != nil {
+			return KernelTiming{}, err
+		}
+		times = append(times, d.Seconds())
+	}
+	t.Ms = median(times) * 1e3
+	t.GFLOPs = c.FLOPs / (t.Ms * 1e-3) / 1e9
+	return t, nil
+}
+
+// repeat records p's dispatches reps times in one submit and returns the
+// time of one evaluation: the median over evaluations of their GPU time
+// with timestamps, else the submit's wall time divided by reps.
+func (e *Executor) repeat(ctx context.Context, p *graph.Plan, reps int) (time.Duration, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pr, err := e.program(p)
+	if err != nil {
+		return 0, err
+	}
+	r := e.dev.NewRecorder("bench")
+	r.Time(e.opts.Timestamps)
+	for range reps {
+		for _, d := range pr.steps {
+			r.Dispatch(d.label, d.pipeline, d.group, d.x, d.y, d.z)
+		}
+	}
+	start := time.Now()
+	res, err := r.Submit(ctx)
+	wall := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	e.stats.Submits++
+	e.stats.Dispatches += int64(res.Dispatches)
+	if res.Timings == nil {
+		return wall / time.Duration(reps), nil
+	}
+	per := len(pr.steps)
+	evals := make([]float64, reps)
+	for i, tm := range res.Timings {
+		evals[i/per] += tm.Duration.Seconds()
+	}
+	return time.Duration(median(evals) * 1e9), nil
+}
+
+// mapWeights is a Weights source backed by a map.
+type mapWeights map[string]graph.Value
+
+func (m mapWeights) Weight(name string) ([]float32, []int, error) {
+	v, ok := m[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("weight %s: not found", name)
+	}
+	return v.F32, v.Shape, nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
