@@ -42,9 +42,12 @@ lint: vet staticcheck
 test: setup lint testdata
 	GOSIG_REQUIRE_TESTDATA=1 $(GO) test $(GOFLAGS) -count=1 -timeout 20m ./...
 
-## bench: kernel and model benchmarks.
-bench: setup
-	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchtime 5x ./...
+## bench: kernel timings of one encoder layer (JSON lines in bin/bench-kernels.jsonl),
+## then every package's go test benchmarks.
+bench: setup build
+	$(BIN) bench kernels
+	$(BIN) bench kernels --json > bin/bench-kernels.jsonl
+	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchtime 3x ./...
 
 ## demo: zero-shot classification with the bundled shapes checkpoint.
 demo: setup build

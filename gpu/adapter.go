@@ -34,27 +34,30 @@ func (t AdapterType) String() string {
 	return "unknown"
 }
 
+// MarshalText writes the type's name, so JSON shows "cpu", not a number.
+func (t AdapterType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
 // Features lists the optional WebGPU features gosig cares about.
 type Features struct {
 	// ShaderF16 is the adapter's shader-f16 feature. gosig does not use it:
 	// wgpu 0.17's WGSL front end cannot parse `enable f16;`, so f16 weights
 	// are stored packed and read with unpack2x16float, which needs nothing.
-	ShaderF16      bool
-	TimestampQuery bool // GPU timestamps for per-kernel timing
+	ShaderF16      bool `json:"shader_f16"`
+	TimestampQuery bool `json:"timestamp_query"` // GPU timestamps for per-kernel timing
 }
 
 // Limits are the device limits gosig's kernels and buffers depend on.
 type Limits struct {
-	MaxBufferSize                     uint64
-	MaxStorageBufferBindingSize       uint64
-	MaxUniformBufferBindingSize       uint64
-	MinStorageBufferOffsetAlignment   uint32
-	MinUniformBufferOffsetAlignment   uint32
-	MaxStorageBuffersPerShaderStage   uint32
-	MaxComputeWorkgroupStorageSize    uint32
-	MaxComputeInvocationsPerWorkgroup uint32
-	MaxComputeWorkgroupSizeX          uint32
-	MaxComputeWorkgroupsPerDimension  uint32
+	MaxBufferSize                     uint64 `json:"max_buffer_size"`
+	MaxStorageBufferBindingSize       uint64 `json:"max_storage_buffer_binding_size"`
+	MaxUniformBufferBindingSize       uint64 `json:"max_uniform_buffer_binding_size"`
+	MinStorageBufferOffsetAlignment   uint32 `json:"min_storage_buffer_offset_alignment"`
+	MinUniformBufferOffsetAlignment   uint32 `json:"min_uniform_buffer_offset_alignment"`
+	MaxStorageBuffersPerShaderStage   uint32 `json:"max_storage_buffers_per_shader_stage"`
+	MaxComputeWorkgroupStorageSize    uint32 `json:"max_compute_workgroup_storage_size"`
+	MaxComputeInvocationsPerWorkgroup uint32 `json:"max_compute_invocations_per_workgroup"`
+	MaxComputeWorkgroupSizeX          uint32 `json:"max_compute_workgroup_size_x"`
+	MaxComputeWorkgroupsPerDimension  uint32 `json:"max_compute_workgroups_per_dimension"`
 }
 
 func limitsFrom(l wgpu.Limits) Limits {
@@ -75,16 +78,16 @@ func limitsFrom(l wgpu.Limits) Limits {
 // AdapterInfo describes one adapter: what it is, its driver, backend,
 // features and limits.
 type AdapterInfo struct {
-	Name         string
-	Vendor       string // vendor name where the driver reports one
-	VendorID     uint32
-	DeviceID     uint32
-	Architecture string
-	Driver       string // driver description, e.g. "Mesa 22.3.6 (LLVM 15.0.6)"
-	Type         AdapterType
-	Backend      string // vulkan, metal, dx12, dx11, gl
-	Features     Features
-	Limits       Limits
+	Name         string      `json:"name"`
+	Vendor       string      `json:"vendor,omitempty"` // vendor name where the driver reports one
+	VendorID     uint32      `json:"vendor_id"`
+	DeviceID     uint32      `json:"device_id"`
+	Architecture string      `json:"architecture,omitempty"`
+	Driver       string      `json:"driver,omitempty"` // driver description, e.g. "Mesa 22.3.6 (LLVM 15.0.6)"
+	Type         AdapterType `json:"type"`
+	Backend      string      `json:"backend"` // vulkan, metal, dx12, dx11, gl
+	Features     Features    `json:"features"`
+	Limits       Limits      `json:"limits"`
 }
 
 // String is a one-line summary: name, type, backend, driver.

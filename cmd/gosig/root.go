@@ -23,6 +23,8 @@ numbers as Hugging Face transformers.`,
 		newPreprocessCmd(),
 		newNaflexCmd(),
 		newTokenizeCmd(),
+		newDevicesCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
