@@ -76,7 +76,10 @@ func (p pattern) replaceAll(s, with string) string {
 	return strings.ReplaceAll(s, p.literal, with)
 }
 
-type replaceNorm struct {
+type replaceNorm replaceRule
+
+// replaceRule is the pattern and content of a Replace normalizer or decoder.
+type replaceRule struct {
 	pat     pattern
 	content string
 }
@@ -151,6 +154,18 @@ type jsonComponent struct {
 	Stop     int               `json:"stop"`
 }
 
+// replacement reads a Replace component's pattern and content.
+func (c *jsonComponent) replacement(what string) (replaceRule, error) {
+	if c.Pattern == nil || c.Content == nil {
+		return replaceRule{}, fmt.Errorf("%s Replace needs pattern and content", what)
+	}
+	p, err := c.Pattern.compile()
+	if err != nil {
+		return replaceRule{}, fmt.Errorf("%s Replace: %w", what, err)
+	}
+	return replaceRule{p, *c.Content}, nil
+}
+
 func parseComponent(raw json.RawMessage, what string) (*jsonComponent, error) {
 	if jsonNull(raw) {
 		return nil, nil
@@ -162,6 +177,22 @@ func parseComponent(raw json.RawMessage, what string) (*jsonComponent, error) {
 	return &c, nil
 }
 
+// parseSeq parses the items of a Sequence component, dropping null ones.
+func parseSeq[T comparable](raws []json.RawMessage, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	var out []T
+	var zero T
+	for i, r := range raws {
+		x, err := parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("item %d of Sequence: %w", i, err)
+		}
+		if x != zero {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
 func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 	c, err := parseComponent(raw, "normalizer")
 	if c == nil || err != nil {
@@ -169,26 +200,11 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var seq seqNorm
-		for i, r := range c.Normalizers {
-			n, err := parseNormalizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("item %d of Sequence: %w", i, err)
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
-		}
-		return seq, nil
+		seq, err := parseSeq(c.Normalizers, parseNormalizer)
+		return seqNorm(seq), err
 	case "Replace":
-		if c.Pattern == nil || c.Content == nil {
-			return nil, fmt.Errorf("normalizer Replace needs pattern and content")
-		}
-		p, err := c.Pattern.compile()
-		if err != nil {
-			return nil, fmt.Errorf("normalizer Replace: %w", err)
-		}
-		return replaceNorm{p, *c.Content}, nil
+		p, err := c.replacement("normalizer")
+		return replaceNorm(p), err
 	case "Lowercase":
 		return lowercaseNorm{}, nil
 	case "NFC":
@@ -374,17 +390,8 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var seq seqPre
-		for i, r := range c.Pretokenizers {
-			p, err := parsePreTokenizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("item %d of Sequence: %w", i, err)
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
-		}
-		return seq, nil
+		seq, err := parseSeq(c.Pretokenizers, parsePreTokenizer)
+		return seqPre(seq), err
 	case "Split":
 		if c.Pattern == nil {
 			return nil, fmt.Errorf("pre_tokenizer Split has no pattern")
@@ -429,10 +436,7 @@ type decoder interface {
 	decode(tokens []string) []string
 }
 
-type replaceDec struct {
-	pat     pattern
-	content string
-}
+type replaceDec replaceRule
 
 func (d replaceDec) decode(ts []string) []string {
 	for i, t := range ts {
@@ -532,26 +536,11 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var seq seqDec
-		for i, r := range c.Decoders {
-			d, err := parseDecoder(r)
-			if err != nil {
-				return nil, fmt.Errorf("item %d of Sequence: %w", i, err)
-			}
-			if d != nil {
-				seq = append(seq, d)
-			}
-		}
-		return seq, nil
+		seq, err := parseSeq(c.Decoders, parseDecoder)
+		return seqDec(seq), err
 	case "Replace":
-		if c.Pattern == nil || c.Content == nil {
-			return nil, fmt.Errorf("decoder Replace needs pattern and content")
-		}
-		p, err := c.Pattern.compile()
-		if err != nil {
-			return nil, fmt.Errorf("decoder Replace: %w", err)
-		}
-		return replaceDec{p, *c.Content}, nil
+		p, err := c.replacement("decoder")
+		return replaceDec(p), err
 	case "ByteFallback":
 		return byteFallbackDec{}, nil
 	case "Fuse":

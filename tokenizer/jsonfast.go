@@ -179,40 +179,55 @@ func (s *jsonScanner) integer() (int32, error) {
 	return int32(v), nil
 }
 
-// parseVocab reads a JSON object mapping pieces to ids.
-func parseVocab(b []byte) (map[string]int32, error) {
-	s := &jsonScanner{b: b}
-	if err := s.expect('{'); err != nil {
-		return nil, err
+// each calls fn for every element of the array or object that starts here
+// (open is '[' or '{'), consuming the brackets and separators.
+func (s *jsonScanner) each(open, close byte, what string, fn func() error) error {
+	if err := s.expect(open); err != nil {
+		return err
 	}
-	vocab := make(map[string]int32, len(b)/16)
-	if s.peek() == '}' {
+	if s.peek() == close {
 		s.off++
-		return vocab, nil
+		return nil
 	}
 	for {
-		k, err := s.str()
-		if err != nil {
-			return nil, err
+		if err := fn(); err != nil {
+			return err
 		}
-		if err := s.expect(':'); err != nil {
-			return nil, err
-		}
-		v, err := s.integer()
-		if err != nil {
-			return nil, err
-		}
-		vocab[k] = v
 		switch s.peek() {
 		case ',':
 			s.off++
-		case '}':
+		case close:
 			s.off++
-			return vocab, nil
+			return nil
 		default:
-			return nil, s.errorf("want ',' or '}' in the vocab object")
+			return s.errorf("want ',' or '%c' in %s", close, what)
 		}
 	}
+}
+
+// key reads an object key and its colon.
+func (s *jsonScanner) key() (string, error) {
+	k, err := s.str()
+	if err != nil {
+		return "", err
+	}
+	return k, s.expect(':')
+}
+
+// parseVocab reads a JSON object mapping pieces to ids.
+func parseVocab(b []byte) (map[string]int32, error) {
+	s := &jsonScanner{b: b}
+	vocab := make(map[string]int32, len(b)/16)
+	err := s.each('{', '}', "the vocab object", func() error {
+		k, err := s.key()
+		if err != nil {
+			return err
+		}
+		v, err := s.integer()
+		vocab[k] = v
+		return err
+	})
+	return vocab, err
 }
 
 // mergePair is one merge rule; its strings may share memory with the file.
@@ -225,56 +240,41 @@ type mergePair struct{ a, b string }
 // copy of b.
 func parseMerges(b []byte) ([]mergePair, error) {
 	s := &jsonScanner{b: b, view: string(b)}
-	if err := s.expect('['); err != nil {
-		return nil, err
-	}
 	out := make([]mergePair, 0, len(b)/16)
-	if s.peek() == ']' {
-		return out, nil
-	}
-	for {
-		switch s.peek() {
-		case '"':
-			m, err := s.str()
+	err := s.each('[', ']', "the merges array", func() error {
+		if s.peek() == '[' {
+			var pair []string
+			err := s.each('[', ']', "a merge pair", func() error {
+				x, err := s.str()
+				pair = append(pair, x)
+				return err
+			})
+			if err == nil && len(pair) != 2 {
+				err = s.errorf("a merge pair has %d strings, want 2", len(pair))
+			}
 			if err != nil {
-				return nil, err
+				return err
 			}
-			a, rest, ok := cutByte(m, ' ')
-			if !ok {
-				out = append(out, mergePair{}) // never matches: no symbol is ""
-				break
-			}
-			bpart, _, _ := cutByte(rest, ' ')
-			out = append(out, mergePair{a, bpart})
-		case '[':
-			s.off++
-			a, err := s.str()
-			if err != nil {
-				return nil, err
-			}
-			if err := s.expect(','); err != nil {
-				return nil, err
-			}
-			bb, err := s.str()
-			if err != nil {
-				return nil, err
-			}
-			if err := s.expect(']'); err != nil {
-				return nil, err
-			}
-			out = append(out, mergePair{a, bb})
-		default:
-			return nil, s.errorf("want a merge as \"a b\" or [\"a\", \"b\"]")
+			out = append(out, mergePair{pair[0], pair[1]})
+			return nil
 		}
-		switch s.peek() {
-		case ',':
-			s.off++
-		case ']':
-			return out, nil
-		default:
-			return nil, s.errorf("want ',' or ']' in the merges array")
+		if s.peek() != '"' {
+			return s.errorf("want a merge as \"a b\" or [\"a\", \"b\"]")
 		}
-	}
+		m, err := s.str()
+		if err != nil {
+			return err
+		}
+		a, rest, ok := cutByte(m, ' ')
+		if !ok {
+			out = append(out, mergePair{}) // never matches: no symbol is ""
+			return nil
+		}
+		bpart, _, _ := cutByte(rest, ' ')
+		out = append(out, mergePair{a, bpart})
+		return nil
+	})
+	return out, err
 }
 
 func cutByte(s string, c byte) (string, string, bool) {
@@ -348,34 +348,19 @@ func (s *jsonScanner) skipValue() error {
 // repeated keys wins, as in encoding/json).
 func objectFields(b []byte) (map[string]json.RawMessage, error) {
 	s := &jsonScanner{b: b}
-	if err := s.expect('{'); err != nil {
-		return nil, err
-	}
 	out := map[string]json.RawMessage{}
-	if s.peek() == '}' {
-		return out, nil
-	}
-	for {
-		k, err := s.str()
+	err := s.each('{', '}', "an object", func() error {
+		k, err := s.key()
 		if err != nil {
-			return nil, err
-		}
-		if err := s.expect(':'); err != nil {
-			return nil, err
+			return err
 		}
 		s.ws()
 		start := s.off
 		if err := s.skipValue(); err != nil {
-			return nil, fmt.Errorf("field %q: %w", k, err)
+			return fmt.Errorf("field %q: %w", k, err)
 		}
 		out[k] = b[start:s.off]
-		switch s.peek() {
-		case ',':
-			s.off++
-		case '}':
-			return out, nil
-		default:
-			return nil, s.errorf("want ',' or '}' after field %q", k)
-		}
-	}
+		return nil
+	})
+	return out, err
 }

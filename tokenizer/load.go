@@ -15,7 +15,8 @@ import (
 
 // Load reads a tokenizer from path: a checkpoint folder, a tokenizer.json, or
 // a SentencePiece .model file. A folder's tokenizer.json is preferred over its
-// tokenizer.model or spiece.model. The tokenizer_config.json,
+// tokenizer.model or spiece.model, except for SiglipTokenizer checkpoints,
+// whose conventions need the SentencePiece model. The tokenizer_config.json,
 // special_tokens_map.json and config.json beside the file, when present, supply
 // the special tokens, BOS/EOS conventions, model_max_length and whether to
 // lowercase (on for model_type "siglip2" and for do_lower_case).
@@ -25,8 +26,21 @@ func Load(path string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("load tokenizer: %w", err)
 	}
 	dir, file := path, ""
-	if st.IsDir() {
-		for _, name := range []string{"tokenizer.json", "tokenizer.model", "spiece.model"} {
+	if !st.IsDir() {
+		dir, file = filepath.Dir(path), path
+	}
+	cfg, err := readConfigs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer from %s: %w", dir, err)
+	}
+	if file == "" {
+		names := []string{"tokenizer.json", "tokenizer.model", "spiece.model"}
+		if strings.Contains(cfg.class, "Siglip") {
+			// SiglipTokenizer has no fast version: its conventions live in
+			// the SentencePiece path, so a stray tokenizer.json is ignored.
+			names = []string{"spiece.model", "tokenizer.model", "tokenizer.json"}
+		}
+		for _, name := range names {
 			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 				file = filepath.Join(dir, name)
 				break
@@ -35,12 +49,6 @@ func Load(path string) (*Tokenizer, error) {
 		if file == "" {
 			return nil, fmt.Errorf("load tokenizer: %s has no tokenizer.json, tokenizer.model or spiece.model", dir)
 		}
-	} else {
-		dir, file = filepath.Dir(path), path
-	}
-	cfg, err := readConfigs(dir)
-	if err != nil {
-		return nil, fmt.Errorf("load tokenizer from %s: %w", dir, err)
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -384,18 +392,8 @@ func newFromJSON(b []byte, cfg *configs) (*Tokenizer, error) {
 	// add_bos_token / add_eos_token when they load.
 	if strings.Contains(cfg.class, "Gemma") || strings.Contains(cfg.class, "Llama") {
 		if cfg.addBOS != nil || cfg.addEOS != nil {
-			t.prefix, t.suffix = nil, nil
-			if cfg.addBOS == nil || *cfg.addBOS { // Gemma's default is true
-				if t.bosID < 0 {
-					return nil, errors.New("add_bos_token is set but there is no bos_token")
-				}
-				t.prefix = []int32{int32(t.bosID)}
-			}
-			if cfg.addEOS != nil && *cfg.addEOS {
-				if t.eosID < 0 {
-					return nil, errors.New("add_eos_token is set but there is no eos_token")
-				}
-				t.suffix = []int32{int32(t.eosID)}
+			if err := t.setBOSEOS(cfg); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -565,18 +563,8 @@ func newFromSPM(b []byte, cfg *configs, name string) (*Tokenizer, error) {
 		return t, nil
 	}
 	t.added = newAddedMatcher(added, isPySpace)
-	// GemmaTokenizer adds BOS unless add_bos_token says otherwise.
-	if (cfg.addBOS == nil && t.bosID >= 0) || (cfg.addBOS != nil && *cfg.addBOS) {
-		if t.bosID < 0 {
-			return nil, errors.New("add_bos_token is on but the model has no bos piece; set add_bos_token false in tokenizer_config.json")
-		}
-		t.prefix = []int32{int32(t.bosID)}
-	}
-	if cfg.addEOS != nil && *cfg.addEOS {
-		if t.eosID < 0 {
-			return nil, errors.New("add_eos_token is on but the model has no eos piece")
-		}
-		t.suffix = []int32{int32(t.eosID)}
+	if err := t.setBOSEOS(cfg); err != nil {
+		return nil, err
 	}
 	t.lower = cfg.defaultLower()
 	return t, nil
@@ -595,4 +583,24 @@ func dedupeAdded(in []addedToken) []addedToken {
 		out = append(out, a)
 	}
 	return out
+}
+
+// setBOSEOS sets the special ids around a sequence the way GemmaTokenizer
+// (slow and fast) does: BOS unless add_bos_token is false (when the
+// vocabulary has one), EOS only when add_eos_token is true.
+func (t *Tokenizer) setBOSEOS(cfg *configs) error {
+	t.prefix, t.suffix = nil, nil
+	if (cfg.addBOS == nil && t.bosID >= 0) || (cfg.addBOS != nil && *cfg.addBOS) {
+		if t.bosID < 0 {
+			return errors.New("add_bos_token is true but there is no bos_token in the vocabulary; set it false in tokenizer_config.json")
+		}
+		t.prefix = []int32{int32(t.bosID)}
+	}
+	if cfg.addEOS != nil && *cfg.addEOS {
+		if t.eosID < 0 {
+			return errors.New("add_eos_token is true but there is no eos_token in the vocabulary")
+		}
+		t.suffix = []int32{int32(t.eosID)}
+	}
+	return nil
 }

@@ -74,8 +74,7 @@ func newSPMModel(p *spmModelProto) (*spmModel, error) {
 			if !p.byteFall {
 				return nil, fmt.Errorf("piece %d %q is a BYTE piece but trainer_spec.byte_fallback is false", i, sp.piece)
 			}
-			var b int
-			if _, err := fmt.Sscanf(sp.piece, "<0x%02X>", &b); err == nil && len(sp.piece) == 6 {
+			if b, ok := byteToken(sp.piece); ok {
 				m.byteIDs[b] = int32(i)
 			}
 		case pieceNormal:

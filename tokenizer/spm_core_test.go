@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -96,4 +97,34 @@ func equalIDs[A, B ~int32 | ~int](a []A, b []B) bool {
 		}
 	}
 	return true
+}
+
+// TestTinySentencePiece pins the hand-checkable behaviour of a 13-piece
+// model: merges by score, user-defined symbols kept whole, UNUSED pieces
+// never emitted, byte fallback for characters without a piece, and errors
+// (not panics) for truncated files.
+func TestTinySentencePiece(t *testing.T) {
+	p, err := parseSPMModel([]byte(tinySPM))
+	require.NoError(t, err)
+	require.Len(t, p.pieces, 13)
+	assert.Equal(t, spmBPE, p.modelType)
+	assert.Equal(t, []int{3, 2, 1, 0}, []int{p.unkID, p.bosID, p.eosID, p.padID})
+	m, err := newSPMModel(p)
+	require.NoError(t, err)
+	// "▁ab": "▁a" (-1.2) outscores "ab" (-1.5), so ▁a b. "<ud>" stays
+	// whole; "A" has no piece but has the byte piece <0x41>; "é" (C3 A9)
+	// has neither, so each of its bytes becomes <unk> (not fused: byte
+	// fallback is on).
+	assert.Equal(t, []int32{10, 8}, m.encode(nil, "ab"))
+	assert.Equal(t, []int32{10, 8, 6, 11, 6, 4}, m.encode(nil, "ab <ud> A"))
+	assert.Equal(t, []int32{10, 8, 6, 3, 3}, m.encode(nil, "ab é"))
+	assert.Equal(t, "ab <ud> A", m.decode(m.encode(nil, "ab <ud> A")))
+
+	for n := 1; n < len(tinySPM); n += 7 {
+		if p, err := parseSPMModel([]byte(tinySPM[:n])); err == nil {
+			_, _ = newSPMModel(p) // may fail; must not panic
+		}
+	}
+	_, err = parseSPMModel([]byte(tinySPM[:20]))
+	assert.Error(t, err, "cut inside a piece")
 }
