@@ -2,8 +2,8 @@ package tokenizer
 
 import (
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
