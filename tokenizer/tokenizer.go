@@ -303,12 +303,13 @@ func (t *Tokenizer) decodeSPM(ids []int, skipSpecial bool) string {
 			continue
 		}
 		if content, ok := t.addedContent(int32(id)); ok {
+			// SiglipTokenizer.convert_tokens_to_string puts a space before
+			// the text that precedes a special token (then strips the
+			// result); GemmaTokenizer just concatenates.
 			if t.flavor == flavorSiglip && !prevSpecial {
-				flush()
 				b.WriteByte(' ')
-			} else {
-				flush()
 			}
+			flush()
 			b.WriteString(content)
 			prevSpecial = true
 			continue

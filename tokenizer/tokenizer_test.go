@@ -216,6 +216,8 @@ func TestDecodeRoundTrip(t *testing.T) {
 			assert.Equal(t, s, tok.Decode(tok.Encode(s), true))
 		}
 		assert.Equal(t, "a red circle on a blue background", tok.Decode(tok.Encode("A Red Circle on a BLUE background."), true))
+		// As SiglipTokenizer.convert_tokens_to_string: " " + text + "</s>", stripped.
+		assert.Equal(t, "a photo of a cat</s>", tok.Decode(tok.Encode("a photo of a cat"), false))
 	})
 }
 
@@ -258,4 +260,58 @@ func TestTransformersJSSmall(t *testing.T) {
 			require.Zero(t, bad, "%d of %d strings differ from transformers.js", bad, len(corpus))
 		})
 	}
+}
+
+func TestLoad(t *testing.T) {
+	copyFiles := func(t *testing.T, from string, names ...string) string {
+		dir := t.TempDir()
+		for _, n := range names {
+			b, err := os.ReadFile(filepath.Join(from, n))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, n), b, 0o644))
+		}
+		return dir
+	}
+	fixres := filepath.Join(modelsDir, "siglip_tiny_fixres")
+
+	// A SiglipTokenizer folder uses spiece.model even beside a tokenizer.json.
+	dir := copyFiles(t, fixres, "spiece.model", "tokenizer_config.json", "special_tokens_map.json")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte("{not json"), 0o644))
+	tok, err := Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, []int{533, 555, 22, 533, 247, 1}, tok.Encode("A photo of a cat!"))
+	assert.Equal(t, 1, tok.PadID(), "SiglipTokenizer pads with </s>")
+	assert.True(t, tok.Lowercase())
+
+	// A bare .model: roles from trainer_spec, no config needed.
+	tok, err = Load(filepath.Join(tdir, "nfkc_bpe.model"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, tok.BOSID())
+	assert.Equal(t, 2, tok.EOSID())
+	assert.Equal(t, -1, tok.PadID())
+	ids := tok.Encode("a photo")
+	assert.Equal(t, 1, ids[0], "GemmaTokenizer conventions add BOS by default")
+	_, err = tok.EncodeBatch([]string{"x"}, PadOptions{MaxLength: 4, Pad: true})
+	assert.ErrorContains(t, err, "no pad token")
+
+	// Errors name what is wrong.
+	_, err = Load(t.TempDir())
+	assert.ErrorContains(t, err, "no tokenizer.json, tokenizer.model or spiece.model")
+	_, err = Load(filepath.Join(t.TempDir(), "missing.json"))
+	assert.Error(t, err)
+	bad := filepath.Join(t.TempDir(), "tokenizer.json")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"model":{"type":"WordPiece","vocab":{}}}`), 0o644))
+	_, err = Load(bad)
+	assert.ErrorContains(t, err, "WordPiece")
+	assert.ErrorContains(t, err, bad)
+	cfgDir := copyFiles(t, fixres, "spiece.model")
+	require.NoError(t, os.WriteFile(filepath.Join(cfgDir, "tokenizer_config.json"), []byte(`{"add_eos_token":"yes"}`), 0o644))
+	_, err = Load(cfgDir)
+	assert.ErrorContains(t, err, "add_eos_token")
+	truncated := filepath.Join(t.TempDir(), "tokenizer.model")
+	b, err := os.ReadFile(filepath.Join(fixres, "spiece.model"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(truncated, b[:len(b)/3], 0o644))
+	_, err = Load(truncated)
+	assert.Error(t, err)
 }
