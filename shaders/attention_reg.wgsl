@@ -57,11 +57,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 	let hidden = p.heads * DH;
 	let kv0 = b * p.sk * hidden + h * DH;
 
-	var qr: array<array<f32, DH>, QB>;
-	var acc: array<array<f32, DH>, QB>;
-	var m: array<f32, QB>;
-	var l: array<f32, QB>;
-	var sc: array<array<f32, KB>, QB>;
+	var qr = array<array<f32, DH>, QB>();
+	var acc = array<array<f32, DH>, QB>();
+	var m = array<f32, QB>();
+	var l = array<f32, QB>();
+	var sc = array<array<f32, KB>, QB>();
 	for (var qi = 0u; qi < QB; qi = qi + 1u) {
 		m[qi] = F32_MIN;
 		// Queries past the end compute on row sq-1 and are not written.
@@ -77,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 		for (var jj = 0u; jj < KB; jj = jj + 1u) {
 			let j = min(j0 + jj, p.sk - 1u);
 			let kbase = kv0 + j * hidden;
-			var s: array<f32, QB>;
+			var s = array<f32, QB>();
 			for (var qi = 0u; qi < QB; qi = qi + 1u) {
 				s[qi] = 0.0;
 			}

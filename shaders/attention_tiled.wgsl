@@ -55,9 +55,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 	let i = qblk * WG + lid;
 	let live = i < p.sq;
 
-	var qr: array<f32, DH>;
-	var acc: array<f32, DH>;
-	var sc: array<f32, KT>;
+	var qr = array<f32, DH>();
+	var acc = array<f32, DH>();
+	var sc = array<f32, KT>();
 	var m = F32_MIN;
 	var l = 0.0;
 	if (live) {

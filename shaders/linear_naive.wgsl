@@ -44,15 +44,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 	let m0 = (t / ntn) * TM;
 	// Rows past the edge read row m0 / n0 again (always valid) and are not
 	// written, so the inner loop needs no bounds checks.
-	var xrow: array<u32, TM>;
-	var wrow: array<u32, TN>;
+	var xrow = array<u32, TM>();
+	var wrow = array<u32, TN>();
 	for (var i = 0u; i < TM; i = i + 1u) {
 		xrow[i] = select(m0, m0 + i, m0 + i < p.m) * p.k;
 	}
 	for (var j = 0u; j < TN; j = j + 1u) {
 		wrow[j] = select(n0, n0 + j, n0 + j < p.n) * p.k;
 	}
-	var acc: array<array<f32, TN>, TM>;
+	var acc = array<array<f32, TN>, TM>();
 	for (var kk = 0u; kk < p.k; kk = kk + 1u) {
 		var xv: array<f32, TM>;
 		for (var i = 0u; i < TM; i = i + 1u) {

@@ -49,6 +49,6 @@ func linearNaive(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	blocks := ceilDiv(m, tm) * ceilDiv(nOut, tn)
 	par := new(gpu.Params).U32(u32(m)).U32(u32(k)).U32(u32(nOut)).U32(LinearFlags(n, in))
 	consts := map[string]float64{"WG": wg1D, "TM": tm, "TN": tn}
-	return pr.Dispatch(Shader{"linear_naive.wgsl", consts}, par, ceilDiv(blocks, wg1D),
+	return pr.Dispatch(Shader{Name: "linear_naive.wgsl", Constants: consts}, par, ceilDiv(blocks, wg1D),
 		in[0].Binding(), in[1].Binding(), in[2].Or(in[0]), in[3].Or(in[0]), out.Binding())
 }

@@ -42,7 +42,7 @@ func layerNormRows(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	d := n.Shape[len(n.Shape)-1]
 	rows := n.Elems() / d
 	par := new(gpu.Params).U32(u32(rows)).U32(u32(d)).F32(n.Eps)
-	return pr.Dispatch(Shader{"layernorm_rows.wgsl", map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
+	return pr.Dispatch(Shader{Name: "layernorm_rows.wgsl", Constants: map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
 		in[0].Binding(), in[1].Binding(), in[2].Binding(), out.Binding())
 }
 
@@ -55,19 +55,19 @@ func layerNormWG(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 		wg *= 2
 	}
 	par := new(gpu.Params).U32(u32(rows)).U32(u32(d)).F32(n.Eps)
-	return pr.Dispatch(Shader{"layernorm.wgsl", map[string]float64{"WG": float64(wg)}}, par, rows,
+	return pr.Dispatch(Shader{Name: "layernorm.wgsl", Constants: map[string]float64{"WG": float64(wg)}}, par, rows,
 		in[0].Binding(), in[1].Binding(), in[2].Binding(), out.Binding())
 }
 
 func geluTanh(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	par := new(gpu.Params).U32(u32(n.Elems()))
-	return pr.Dispatch(Shader{"gelu.wgsl", map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(n.Elems(), elementwiseWG),
+	return pr.Dispatch(Shader{Name: "gelu.wgsl", Constants: map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(n.Elems(), elementwiseWG),
 		in[0].Binding(), out.Binding())
 }
 
 func add(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	par := new(gpu.Params).U32(u32(n.Elems())).U32(u32(in[1].Elems()))
-	return pr.Dispatch(Shader{"add.wgsl", map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(n.Elems(), elementwiseWG),
+	return pr.Dispatch(Shader{Name: "add.wgsl", Constants: map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(n.Elems(), elementwiseWG),
 		in[0].Binding(), in[1].Binding(), out.Binding())
 }
 
@@ -82,7 +82,7 @@ func softmax(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	cols := n.Shape[len(n.Shape)-1]
 	rows := n.Elems() / cols
 	par := new(gpu.Params).U32(u32(rows)).U32(u32(cols)).U32(u32(rows / n.Shape[0])).U32(hasFlag(in[1]))
-	return pr.Dispatch(Shader{"softmax.wgsl", map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
+	return pr.Dispatch(Shader{Name: "softmax.wgsl", Constants: map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
 		in[0].Binding(), in[1].Or(in[0]), out.Binding())
 }
 
@@ -108,9 +108,9 @@ func (a attnDims) params(hasMask uint32, qblocks int) *gpu.Params {
 		U32(u32(qStride)).U32(hasMask).F32(float32(1 / math.Sqrt(float64(a.dh)))).U32(u32(qblocks))
 }
 
-// attentionRegQB and attentionRegKB are the register-blocking factors of
-// the CPU-adapter attention kernel: queries per invocation and keys per
-// online-softmax block.
+// The register-blocking factors of the CPU-adapter attention kernel:
+// queries per invocation, keys per online-softmax block, invocations per
+// workgroup (all of one batch and head).
 const (
 	attentionRegQB = 2
 	attentionRegKB = 16
@@ -123,7 +123,7 @@ func attentionReg(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	qblocks := ceilDiv(a.sq, qb)
 	wg := min(attentionRegWG, qblocks)
 	consts := map[string]float64{"WG": float64(wg), "DH": float64(a.dh), "QB": float64(qb), "KB": attentionRegKB}
-	return pr.Dispatch(Shader{"attention_reg.wgsl", consts}, a.params(hasFlag(in[3]), qblocks),
+	return pr.Dispatch(Shader{Name: "attention_reg.wgsl", Constants: consts}, a.params(hasFlag(in[3]), qblocks),
 		a.batch*a.heads*ceilDiv(qblocks, wg),
 		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
 }
@@ -148,7 +148,7 @@ func attentionTiled(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	kt := tiledKeys(a.dh, pr.Device())
 	qblocks := ceilDiv(a.sq, wg)
 	consts := map[string]float64{"WG": wg, "DH": float64(a.dh), "KT": float64(kt), "TILE": float64(kt * a.dh)}
-	return pr.Dispatch(Shader{"attention_tiled.wgsl", consts}, a.params(hasFlag(in[3]), qblocks),
+	return pr.Dispatch(Shader{Name: "attention_tiled.wgsl", Constants: consts}, a.params(hasFlag(in[3]), qblocks),
 		a.batch*a.heads*qblocks,
 		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
 }
@@ -161,7 +161,7 @@ func attentionProbs(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	}
 	par := new(gpu.Params).U32(u32(a.batch)).U32(u32(a.sq)).U32(u32(a.sk)).U32(u32(a.heads)).
 		U32(u32(a.dh)).U32(u32(qStride)).U32(hasFlag(in[2])).F32(float32(1 / math.Sqrt(float64(a.dh))))
-	return pr.Dispatch(Shader{"attention_probs.wgsl", map[string]float64{"WG": wg1D}}, par,
+	return pr.Dispatch(Shader{Name: "attention_probs.wgsl", Constants: map[string]float64{"WG": wg1D}}, par,
 		ceilDiv(a.batch*a.heads*a.sq, wg1D),
 		in[0].Binding(), in[1].Binding(), in[2].Or(in[0]), out.Binding())
 }
@@ -183,7 +183,7 @@ func gather(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 			return fmt.Errorf("a table row of %d bytes exceeds the adapter's binding limit", rowBytes)
 		}
 	}
-	s := Shader{"gather.wgsl", map[string]float64{"WG": elementwiseWG}}
+	s := Shader{Name: "gather.wgsl", Constants: map[string]float64{"WG": elementwiseWG}}
 	for r0 := 0; r0 < vocab; r0 += rowsPer {
 		rows := min(rowsPer, vocab-r0)
 		chunk := gpu.Binding{Buffer: table.Buffer, Offset: table.Offset + uint64(r0*rowBytes), Size: uint64(rows * rowBytes)}
@@ -205,7 +205,7 @@ func gcd(a, b int) int {
 func maskedMean(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	b, s, d := in[0].Shape[0], in[0].Shape[1], in[0].Shape[2]
 	par := new(gpu.Params).U32(u32(b)).U32(u32(s)).U32(u32(d))
-	return pr.Dispatch(Shader{"masked_mean.wgsl", map[string]float64{"WG": wg1D}}, par, ceilDiv(b*d, wg1D),
+	return pr.Dispatch(Shader{Name: "masked_mean.wgsl", Constants: map[string]float64{"WG": wg1D}}, par, ceilDiv(b*d, wg1D),
 		in[0].Binding(), in[1].Binding(), out.Binding())
 }
 
@@ -213,7 +213,7 @@ func l2Normalize(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	d := n.Shape[len(n.Shape)-1]
 	rows := n.Elems() / d
 	par := new(gpu.Params).U32(u32(rows)).U32(u32(d))
-	return pr.Dispatch(Shader{"l2norm.wgsl", map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
+	return pr.Dispatch(Shader{Name: "l2norm.wgsl", Constants: map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
 		in[0].Binding(), out.Binding())
 }
 
@@ -224,6 +224,6 @@ func token(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 		idx += s
 	}
 	par := new(gpu.Params).U32(u32(b)).U32(u32(s)).U32(u32(d)).U32(u32(idx))
-	return pr.Dispatch(Shader{"token.wgsl", map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(b*d, elementwiseWG),
+	return pr.Dispatch(Shader{Name: "token.wgsl", Constants: map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(b*d, elementwiseWG),
 		in[0].Binding(), out.Binding())
 }

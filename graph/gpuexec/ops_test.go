@@ -187,6 +187,7 @@ var attnCases = []attnCase{
 	{bsz: 3, qBatch: 1, sq: 1, sk: 37, heads: 4, dh: 72, masked: true}, // the MAP head's probe
 	{bsz: 2, qBatch: 2, sq: 5, sk: 70, heads: 2, dh: 4, masked: true},  // Sq ≠ Sk, several key tiles
 	{bsz: 1, qBatch: 1, sq: 3, sk: 1, heads: 1, dh: 12, masked: false},
+	{bsz: 2, qBatch: 2, sq: 4, sk: 9, heads: 2, dh: 6, masked: true}, // Dh not a multiple of 4
 }
 
 // attnGraph builds Attention (probs false) or AttentionProbs over random q,
