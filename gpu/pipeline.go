@@ -19,7 +19,19 @@ import (
 // them in the source: each `override NAME: T = default;` becomes
 // `const NAME: T = value;` before compilation. Every name in Constants must
 // be declared with `override` in the source; undeclared overrides keep their
-// defaults.
+// defaults. Constants named in @workgroup_size become literals there too
+// (naga 0.13, wgpu 0.17's WGSL compiler, accepts only literals).
+//
+// Every storage binding is compiled read_write, whatever the source says
+// (`var<storage, read>` documents intent and is listed as ReadOnly by
+// Pipeline.Bindings): wgpu 0.17 tracks usage per buffer, not per range, so a
+// dispatch that reads one range of a buffer and writes another (tensors in
+// one arena) must bind both read_write.
+//
+// naga 0.13 leaves a function variable declared without an initializer
+// undefined: write `var acc = array<f32, 16>();`, and zero variables
+// declared inside loops explicitly. It cannot parse `enable f16;` nor
+// evaluate expressions in const declarations or array sizes.
 type Shader struct {
 	Name      string
 	Source    string
