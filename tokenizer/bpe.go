@@ -354,26 +354,31 @@ func (m *bpeModel) buildMerges(pairs []mergePair) {
 }
 
 // mergeTable is an open-addressing hash table from a symbol pair to its
-// merge: a flat array filled at most half full, probed linearly. Built once
-// and then only read, it loads and looks up several times faster than a Go
-// map of the same 580k entries.
+// merge: one flat array of entries (key and merge side by side, so a lookup
+// touches one cache line), at most 5/8 full, probed linearly. Built once and
+// then only read, it loads and looks up several times faster than a Go map
+// of the same 580k entries.
 type mergeTable struct {
-	keys  []uint64 // emptyPair marks a free slot
-	vals  []bpeMerge
+	slots []mergeSlot
 	shift uint
 }
 
-const emptyPair = ^uint64(0) // ids are < 2^30, so no pair has this key
+type mergeSlot struct {
+	key uint64 // emptyPair marks a free slot
+	m   bpeMerge
+}
+
+const emptyPair = ^uint64(0) // ids are < 2^31, so no pair has this key
 
 func newMergeTable(n int) mergeTable {
-	size, shift := 1, uint(64)
-	for size < 2*n || size < 8 {
+	size, shift := 8, uint(61)
+	for size*5 < n*8 {
 		size <<= 1
 		shift--
 	}
-	t := mergeTable{keys: make([]uint64, size), vals: make([]bpeMerge, size), shift: shift}
-	for i := range t.keys {
-		t.keys[i] = emptyPair
+	t := mergeTable{slots: make([]mergeSlot, size), shift: shift}
+	for i := range t.slots {
+		t.slots[i].key = emptyPair
 	}
 	return t
 }
@@ -384,24 +389,24 @@ func (t *mergeTable) slot(k uint64) int {
 
 // put inserts or replaces k's merge.
 func (t *mergeTable) put(k uint64, v bpeMerge) {
-	mask := len(t.keys) - 1
+	mask := len(t.slots) - 1
 	for i := t.slot(k); ; i = (i + 1) & mask {
-		if t.keys[i] == emptyPair || t.keys[i] == k {
-			t.keys[i], t.vals[i] = k, v
+		if s := &t.slots[i]; s.key == emptyPair || s.key == k {
+			s.key, s.m = k, v
 			return
 		}
 	}
 }
 
 func (t *mergeTable) get(k uint64) (bpeMerge, bool) {
-	if len(t.keys) == 0 {
+	if len(t.slots) == 0 {
 		return bpeMerge{}, false
 	}
-	mask := len(t.keys) - 1
+	mask := len(t.slots) - 1
 	for i := t.slot(k); ; i = (i + 1) & mask {
-		switch t.keys[i] {
+		switch s := &t.slots[i]; s.key {
 		case k:
-			return t.vals[i], true
+			return s.m, true
 		case emptyPair:
 			return bpeMerge{}, false
 		}
