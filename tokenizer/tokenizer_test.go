@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -314,4 +315,35 @@ func TestLoad(t *testing.T) {
 	require.NoError(t, os.WriteFile(truncated, b[:len(b)/3], 0o644))
 	_, err = Load(truncated)
 	assert.Error(t, err)
+}
+
+// TestConcurrentEncode encodes the corpus from several goroutines at once
+// (run it with -race): the ids must not depend on who filled the caches.
+func TestConcurrentEncode(t *testing.T) {
+	corpus := readJSONL[string](t, "corpus.jsonl")[:300]
+	tok, err := Load(filepath.Join(tdir, "small_bytefallback"))
+	require.NoError(t, err)
+	want := readJSONL[struct {
+		IDs []int `json:"ids"`
+	}](t, "small_bytefallback.expected.jsonl")
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range corpus {
+				k := (i + g*97) % len(corpus)
+				if got := tok.Encode(corpus[k]); !equalIDs(got, want[k].IDs) {
+					errs <- fmt.Sprintf("line %d: got %v want %v", k+1, got, want[k].IDs)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
