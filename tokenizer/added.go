@@ -47,13 +47,13 @@ type section struct {
 	tok  int32 // index into addedMatcher.tokens, or -1
 }
 
-// split cuts s into text and added-token sections and applies the tokens'
-// lstrip/rstrip to their neighbours.
-func (m *addedMatcher) split(s string) []section {
+// split appends to out the text and added-token sections of s, with the
+// tokens' lstrip/rstrip applied to their neighbours.
+func (m *addedMatcher) split(out []section, s string) []section {
 	if m == nil {
-		return []section{{s, -1}}
+		return append(out, section{s, -1})
 	}
-	var out []section
+	first := len(out)
 	start := 0
 	for i := 0; i < len(s); {
 		if !m.first[s[i]] {
@@ -75,12 +75,13 @@ func (m *addedMatcher) split(s string) []section {
 	if start < len(s) {
 		out = append(out, section{s[start:], -1})
 	}
-	for i, sec := range out {
+	for i := first; i < len(out); i++ {
+		sec := out[i]
 		if sec.tok < 0 {
 			continue
 		}
 		t := &m.tokens[sec.tok]
-		if t.lstrip && i > 0 && out[i-1].tok < 0 {
+		if t.lstrip && i > first && out[i-1].tok < 0 {
 			out[i-1].text = strings.TrimRightFunc(out[i-1].text, m.space)
 		}
 		if t.rstrip && i+1 < len(out) && out[i+1].tok < 0 {

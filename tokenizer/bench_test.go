@@ -3,7 +3,19 @@ package tokenizer
 import (
 	"path/filepath"
 	"testing"
+	"time"
 )
+
+// reportStrings reports throughput per wall second and, where measured, per
+// CPU second of the whole process (tools/tokref/tokref.mjs --bench reports
+// the same two for transformers.js).
+func reportStrings(b *testing.B, perOp int, cpu time.Duration) {
+	n := float64(b.N * perOp)
+	b.ReportMetric(n/b.Elapsed().Seconds(), "strings/s")
+	if cpu > 0 {
+		b.ReportMetric(n/cpu.Seconds(), "strings/cpu-s")
+	}
+}
 
 // BenchmarkLoadGemma measures loading Gemma's 256k-token tokenizer.json (the
 // SigLIP 2 variant from `make testdata`).
@@ -30,6 +42,7 @@ func BenchmarkEncodeCorpus(b *testing.B) {
 			for _, s := range corpus {
 				tok.Encode(s)
 			}
+			cpu0 := cpuTime()
 			for b.Loop() {
 				if mode == "cold" {
 					tok.bpe.cacheMu.Lock()
@@ -40,7 +53,7 @@ func BenchmarkEncodeCorpus(b *testing.B) {
 					tok.Encode(s)
 				}
 			}
-			b.ReportMetric(float64(b.N*len(corpus))/b.Elapsed().Seconds(), "strings/s")
+			reportStrings(b, len(corpus), cpuTime()-cpu0)
 		})
 	}
 }
@@ -55,12 +68,13 @@ func BenchmarkEncodeSentencePiece(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			cpu0 := cpuTime()
 			for b.Loop() {
 				for _, s := range corpus {
 					tok.Encode(s)
 				}
 			}
-			b.ReportMetric(float64(b.N*len(corpus))/b.Elapsed().Seconds(), "strings/s")
+			reportStrings(b, len(corpus), cpuTime()-cpu0)
 		})
 	}
 }

@@ -94,16 +94,25 @@ func (m *bpeModel) charSymbol(r rune, s string) int32 {
 
 type bpeSym struct {
 	id         int32
-	start, end int // byte range in the word
-	prev, next int
+	start, end int32 // byte range in the word
+	prev, next int32
 }
 
 type bpeCand struct {
 	rank        int32
-	pos         int // index of the left symbol: the tie-breaker
+	pos         int32 // index of the left symbol: the tie-breaker
 	left, right int32
 	out         int32
 }
+
+// bpeScratch is the per-call working memory of merge, pooled because a
+// long word needs tens of kilobytes of it.
+type bpeScratch struct {
+	syms []bpeSym
+	q    bpeQueue
+}
+
+var bpeScratchPool = sync.Pool{New: func() any { return new(bpeScratch) }}
 
 // bpeQueue is a binary min-heap of candidates by (rank, pos), written out
 // rather than through container/heap to keep its calls inlined.
@@ -187,16 +196,23 @@ func (m *bpeModel) encodeWord(dst []int32, word string) []int32 {
 
 // merge runs the merges over word and appends the resulting ids.
 func (m *bpeModel) merge(dst []int32, word string) []int32 {
-	syms := make([]bpeSym, 0, len(word))
+	if len(word) >= 1<<31-1 {
+		return m.fallback(dst, word) // beyond int32 offsets; no real text is
+	}
+	sc := bpeScratchPool.Get().(*bpeScratch)
+	defer bpeScratchPool.Put(sc)
+	syms := sc.syms[:0]
 	for i := 0; i < len(word); {
 		r, n := utf8.DecodeRuneInString(word[i:])
-		syms = append(syms, bpeSym{id: m.charSymbol(r, word[i:i+n]), start: i, end: i + n, prev: len(syms) - 1, next: len(syms) + 1})
+		k := int32(len(syms))
+		syms = append(syms, bpeSym{id: m.charSymbol(r, word[i:i+n]), start: int32(i), end: int32(i + n), prev: k - 1, next: k + 1})
 		i += n
 	}
 	syms[len(syms)-1].next = -1
+	sc.syms = syms
 
-	var q bpeQueue
-	push := func(l int) {
+	q := sc.q[:0]
+	push := func(l int32) {
 		if l < 0 {
 			return
 		}
@@ -208,11 +224,8 @@ func (m *bpeModel) merge(dst []int32, word string) []int32 {
 			q.push(bpeCand{rank: mg.rank, pos: l, left: syms[l].id, right: syms[r].id, out: mg.out})
 		}
 	}
-	if len(syms) > 1 {
-		q = make(bpeQueue, 0, len(syms))
-		for i := range syms[:len(syms)-1] {
-			push(i)
-		}
+	for i := range int32(len(syms) - 1) {
+		push(i)
 	}
 	for len(q) > 0 {
 		c := q.pop()
@@ -233,8 +246,9 @@ func (m *bpeModel) merge(dst []int32, word string) []int32 {
 		push(l.prev)
 		push(c.pos)
 	}
+	sc.q = q
 
-	for i := 0; i >= 0; i = syms[i].next {
+	for i := int32(0); i >= 0; i = syms[i].next {
 		s := &syms[i]
 		if s.id >= 0 && s.id < m.nReal {
 			dst = append(dst, s.id)

@@ -70,7 +70,7 @@ func TestAddedTokenFlags(t *testing.T) {
 	}, isJSSpace)
 	secs := func(s string) []string {
 		var out []string
-		for _, sec := range m.split(s) {
+		for _, sec := range m.split(nil, s) {
 			if sec.tok >= 0 {
 				out = append(out, "#"+m.tokens[sec.tok].content)
 			} else if sec.text != "" { // stripped-away sections stay, empty

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -59,7 +60,7 @@ type Tokenizer struct {
 // (for SigLIP 2, the text's ids followed by EOS), without truncation or
 // padding. Invalid UTF-8 is read as U+FFFD, one per bad byte.
 func (t *Tokenizer) Encode(text string) []int {
-	return toInts(t.encode(text, -1))
+	return t.encode(text, -1)
 }
 
 // PadOptions says how EncodeBatch shapes each row.
@@ -94,7 +95,7 @@ func (t *Tokenizer) EncodeBatch(texts []string, opts PadOptions) ([][]int, error
 		if opts.MaxLength > 0 {
 			limit = opts.MaxLength - len(t.prefix) - len(t.suffix)
 		}
-		ids := toInts(t.encode(s, limit))
+		ids := t.encode(s, limit)
 		if opts.Pad {
 			for len(ids) < opts.MaxLength {
 				ids = append(ids, t.padID)
@@ -105,40 +106,61 @@ func (t *Tokenizer) EncodeBatch(texts []string, opts PadOptions) ([][]int, error
 	return out, nil
 }
 
+// encodeScratch is the pooled working memory of one encode call.
+type encodeScratch struct {
+	ids   []int32
+	words []string
+	secs  []section
+}
+
+var encodeScratchPool = sync.Pool{New: func() any { return new(encodeScratch) }}
+
 // encode returns the ids of text with special tokens; limit >= 0 truncates
 // the text's own ids to that many first.
-func (t *Tokenizer) encode(text string, limit int) []int32 {
+func (t *Tokenizer) encode(text string, limit int) []int {
 	if !utf8.ValidString(text) {
 		text = string([]rune(text))
 	}
 	if t.lower {
 		text = jsLower(text)
 	}
+	sc := encodeScratchPool.Get().(*encodeScratch)
+	defer func() {
+		// Drop the references into text before pooling the buffers.
+		clear(sc.secs[:cap(sc.secs)])
+		clear(sc.words[:cap(sc.words)])
+		encodeScratchPool.Put(sc)
+	}()
 	var body []int32
 	switch t.flavor {
 	case flavorJSON:
-		body = t.encodeJSON(text)
+		body = t.encodeJSON(sc, text)
 	case flavorSPM:
-		body = t.encodeSPM(text)
+		body = t.encodeSPM(sc, text)
 	case flavorSiglip:
-		body = t.encodeSiglip(text)
+		body = t.encodeSiglip(sc, text)
 	}
+	sc.ids = body
 	if limit >= 0 && len(body) > limit {
 		body = body[:limit]
 	}
-	out := make([]int32, 0, len(t.prefix)+len(body)+len(t.suffix))
-	out = append(out, t.prefix...)
-	out = append(out, body...)
-	if t.eosIfNot && len(body) > 0 && len(t.suffix) == 1 && body[len(body)-1] == t.suffix[0] {
-		return out
+	suffix := t.suffix
+	if t.eosIfNot && len(body) > 0 && len(suffix) == 1 && body[len(body)-1] == suffix[0] {
+		suffix = nil
 	}
-	return append(out, t.suffix...)
+	out := make([]int, 0, len(t.prefix)+len(body)+len(suffix))
+	for _, part := range [][]int32{t.prefix, body, suffix} {
+		for _, id := range part {
+			out = append(out, int(id))
+		}
+	}
+	return out
 }
 
-func (t *Tokenizer) encodeJSON(text string) []int32 {
-	var ids []int32
-	var words []string
-	for idx, sec := range t.added.split(text) {
+func (t *Tokenizer) encodeJSON(sc *encodeScratch, text string) []int32 {
+	ids, words := sc.ids[:0], sc.words[:0]
+	sc.secs = t.added.split(sc.secs[:0], text)
+	for idx, sec := range sc.secs {
 		if sec.tok >= 0 {
 			ids = append(ids, t.added.tokens[sec.tok].id)
 			continue
@@ -154,7 +176,7 @@ func (t *Tokenizer) encodeJSON(text string) []int32 {
 			continue
 		}
 		start := len(ids)
-		for _, sub := range t.normAdded.split(s) {
+		for _, sub := range t.normAdded.split(nil, s) {
 			if sub.tok >= 0 {
 				ids = append(ids, t.normAdded.tokens[sub.tok].id)
 				continue
@@ -173,12 +195,14 @@ func (t *Tokenizer) encodeJSON(text string) []int32 {
 			ids = fuseUnknown(ids, start, t.bpe.unkID)
 		}
 	}
+	sc.words = words
 	return ids
 }
 
-func (t *Tokenizer) encodeSPM(text string) []int32 {
-	var ids []int32
-	for _, sec := range t.added.split(text) {
+func (t *Tokenizer) encodeSPM(sc *encodeScratch, text string) []int32 {
+	ids := sc.ids[:0]
+	sc.secs = t.added.split(sc.secs[:0], text)
+	for _, sec := range sc.secs {
 		if sec.tok >= 0 {
 			ids = append(ids, t.added.tokens[sec.tok].id)
 		} else if sec.text != "" {
@@ -214,11 +238,12 @@ func canonicalize(s string) string {
 	return strings.Trim(b.String(), " ")
 }
 
-func (t *Tokenizer) encodeSiglip(text string) []int32 {
+func (t *Tokenizer) encodeSiglip(sc *encodeScratch, text string) []int32 {
 	text = spaceSymbol + strings.ReplaceAll(text, spaceSymbol, " ")
-	var ids []int32
+	ids := sc.ids[:0]
 	loneSpace, dropSpace := false, false
-	for i, sec := range t.added.split(text) {
+	sc.secs = t.added.split(sc.secs[:0], text)
+	for i, sec := range sc.secs {
 		if sec.tok >= 0 {
 			tok := &t.added.tokens[sec.tok]
 			// SiglipTokenizer.tokenize drops a lone leading "▁" that a
@@ -240,7 +265,8 @@ func (t *Tokenizer) encodeSiglip(text string) []int32 {
 		ids = append(ids, piece...)
 	}
 	if dropSpace {
-		ids = ids[1:]
+		copy(ids, ids[1:])
+		ids = ids[:len(ids)-1]
 	}
 	return ids
 }
@@ -408,12 +434,4 @@ func (t *Tokenizer) WithLowercase(on bool) *Tokenizer {
 	c := *t
 	c.lower = on
 	return &c
-}
-
-func toInts(ids []int32) []int {
-	out := make([]int, len(ids))
-	for i, v := range ids {
-		out[i] = int(v)
-	}
-	return out
 }
