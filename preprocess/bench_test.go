@@ -97,7 +97,7 @@ func decodeNaFlex(b *testing.B, data []byte, opts DecodeOptions) {
 // with every core busy (b.RunParallel).
 func benchmarkPipeline(b *testing.B, opts DecodeOptions) {
 	data := benchJPEG()
-	decodeNaFlex(b, data, opts) // warm-up (jpegli compiles its module once)
+	decodeNaFlex(b, data, opts) // warm-up
 	b.Run("serial", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 		start := time.Now()

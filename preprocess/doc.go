@@ -7,13 +7,21 @@
 //	Decode           file bytes → 8-bit RGB (EXIF orientation applied, PIL's convert("RGB"))
 //	NaFlex / FixRes  PIL-exact resize → rescale → normalise → patches or CHW
 //
-// Decoding: JPEG goes through jpegli (github.com/gen2brain/jpegli) with the
-// chroma upsampling and YCbCr→RGB conversion of libjpeg-turbo done here, so
-// the result differs from PIL's only by the IDCT rounding of two conforming
-// decoders; PNG, GIF (first frame), WebP, BMP and TIFF go through the Go
-// standard library and golang.org/x/image, converted to RGB as PIL's
+// Decoding: JPEG goes through gosig's own decoder, which reproduces
+// libjpeg-turbo (PIL's JPEG library) bit for bit: the same integer inverse
+// DCT, fancy chroma upsampling and YCbCr→RGB tables, for baseline and
+// progressive files of any sampling. Neither jpegli nor the standard library
+// does: they differ from PIL by up to 8 and 2 levels. Lossy WebP is decoded by
+// golang.org/x/image/webp and converted with libwebp's upsampler, also exact.
+// PNG, GIF (first frame), BMP and TIFF go through the Go standard library and
+// golang.org/x/image. Everything is converted to RGB as PIL's
 // Image.convert("RGB") does (alpha dropped, not composited; grayscale and
-// palette expanded; 16-bit samples reduced the way PIL reduces them).
+// palette expanded; 16-bit samples reduced the way PIL reduces them), after
+// the EXIF orientation is applied as ImageOps.exif_transpose does.
+//
+// For bulk work, DecodeOptions.FastTarget decodes large JPEGs already shrunk
+// by 1/2, 1/4 or 1/8 in the DCT domain: several times faster, close to but
+// not exactly Hugging Face's pixels.
 //
 // Resizing reproduces PIL's separable fixed-point resampler (Resample.c)
 // bit for bit, so the uint8 pixels after resizing equal PIL's, and the float32

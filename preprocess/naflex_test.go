@@ -5,6 +5,8 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -222,13 +224,23 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
 	f.Add([]byte("BM"))
 	f.Add([]byte("II*\x00\x08\x00\x00\x00"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		img, err := Decode(data, DecodeOptions{MaxPixels: 1 << 20})
+	for _, name := range []string{"prog2x2.jpg", "rst2x1.jpg", "s4x1.jpg", "gray.jpg", "cmyk.jpg", "lossy.webp", "alpha.webp"} {
+		b, err := os.ReadFile(filepath.Join(testdataDir, "decode", name))
 		if err != nil {
-			return
+			f.Fatal(err)
 		}
-		if img.W <= 0 || img.H <= 0 || len(img.Pix) != img.W*img.H*3 {
-			t.Fatalf("decoded a %d×%d image with %d samples", img.W, img.H, len(img.Pix))
+		f.Add(b)
+	}
+	tiny := func(int, int) (int, int) { return 1, 1 } // fast path at the smallest scale
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, opts := range []DecodeOptions{{MaxPixels: 1 << 20}, {MaxPixels: 1 << 20, FastTarget: tiny}} {
+			img, err := Decode(data, opts)
+			if err != nil {
+				continue
+			}
+			if img.W <= 0 || img.H <= 0 || len(img.Pix) != img.W*img.H*3 {
+				t.Fatalf("decoded a %d×%d image with %d samples", img.W, img.H, len(img.Pix))
+			}
 		}
 	})
 }
