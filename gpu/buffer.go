@@ -146,8 +146,11 @@ func (b *Buffer) Release() {
 	}
 }
 
+// free drops the buffer. It does not call wgpu's Destroy: wgpu 0.17 frees a
+// destroyed buffer's memory at once even while bind groups still name it,
+// and lavapipe then writes through the stale descriptors into freed memory.
+// Released, the buffer is freed when its last bind group is.
 func (b *Buffer) free() {
-	b.b.Destroy()
 	b.b.Release()
 }
 

@@ -363,7 +363,6 @@ func (d *Device) Close() error {
 	}
 	d.buffers = nil
 	for _, s := range d.staging {
-		s.Destroy()
 		s.Release()
 	}
 	d.staging = nil

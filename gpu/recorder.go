@@ -269,7 +269,6 @@ func (t *timestamps) release() {
 		q.Release()
 	}
 	if t.resolve != nil {
-		t.resolve.Destroy()
 		t.resolve.Release()
 	}
 }
@@ -429,7 +428,6 @@ func (d *Device) putStaging(s *wgpu.Buffer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.staging) >= 4 {
-		s.Destroy()
 		s.Release()
 		return
 	}

@@ -72,10 +72,31 @@ func newExec(t testing.TB, w graph.Weights, kernels string) *Executor {
 	return e
 }
 
+// skipUnsupported skips the test when the kernel choice names a variant
+// that does not support one of p's steps (the executor would refuse it).
+func skipUnsupported(t testing.TB, p *graph.Plan, kernels string) {
+	t.Helper()
+	sel, err := parseSelection(kernels, testDev.Info().Type)
+	require.NoError(t, err)
+	for _, id := range p.Steps {
+		n := p.Nodes[id]
+		want, ok := sel.byOp[n.Op]
+		if !ok {
+			continue
+		}
+		for _, k := range registry[n.Op] {
+			if k.Name == want && k.Supports != nil && !k.Supports(n, testDev) {
+				t.Skipf("%s/%s does not support %v", n.Op, want, n.Shape)
+			}
+		}
+	}
+}
+
 // both runs p on the CPU reference and on the GPU with the given kernel
 // choice and returns both results.
 func both(t testing.TB, p *graph.Plan, w mapWeights, in map[string]graph.Value, kernels string) (cpu, gpu map[string]graph.Value) {
 	t.Helper()
+	skipUnsupported(t, p, kernels)
 	ctx := context.Background()
 	cpu, err := cpuexec.New(w).Run(ctx, p, in)
 	require.NoError(t, err)

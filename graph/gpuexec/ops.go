@@ -18,7 +18,8 @@ func init() {
 	register(Kernel{Op: graph.OpGELUTanh, Name: "elementwise", Build: geluTanh})
 	register(Kernel{Op: graph.OpAdd, Name: "elementwise", Build: add})
 	register(Kernel{Op: graph.OpSoftmax, Name: "rows", Build: softmax})
-	register(Kernel{Op: graph.OpAttention, Name: "reg", Target: ForCPU, Build: attentionReg})
+	register(Kernel{Op: graph.OpAttention, Name: "reg", Target: ForCPU, Supports: headDimMultipleOf4, Build: attentionReg})
+	register(Kernel{Op: graph.OpAttention, Name: "scalar", Priority: -1, Build: attentionScalar})
 	register(Kernel{Op: graph.OpAttention, Name: "tiled", Target: ForGPU, Supports: tiledFits, Build: attentionTiled})
 	register(Kernel{Op: graph.OpAttentionProbs, Name: "rows", Build: attentionProbs})
 	register(Kernel{Op: graph.OpGather, Name: "rows", Build: gather})
@@ -108,22 +109,33 @@ func (a attnDims) params(hasMask uint32, qblocks int) *gpu.Params {
 		U32(u32(qStride)).U32(hasMask).F32(float32(1 / math.Sqrt(float64(a.dh)))).U32(u32(qblocks))
 }
 
-// The register-blocking factors of the CPU-adapter attention kernel:
-// queries per invocation, keys per online-softmax block, invocations per
-// workgroup (all of one batch and head).
-const (
-	attentionRegQB = 2
-	attentionRegKB = 16
-	attentionRegWG = 16
-)
+// attentionRegWG is the workgroup size of the CPU-adapter attention kernel.
+const attentionRegWG = 16
+
+// headDimMultipleOf4 accepts attention heads of a dimension the vec4
+// kernels handle (SigLIP's are 64 and 72).
+func headDimMultipleOf4(n *graph.Node, _ *gpu.Device) bool { return (n.Shape[2]/n.Heads)%4 == 0 }
 
 func attentionReg(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	a := attnShape(n, in[0], in[1])
-	qb := min(attentionRegQB, a.sq)
+	wg := min(attentionRegWG, a.sq)
+	groups := ceilDiv(a.sq, wg)
+	consts := map[string]float64{"WG": float64(wg), "DH4": float64(a.dh / 4)}
+	return pr.Dispatch(Shader{Name: "attention_reg.wgsl", Constants: consts}, a.params(hasFlag(in[3]), groups),
+		a.batch*a.heads*groups,
+		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
+}
+
+// attentionScalar is the generic attention kernel: any head dimension.
+// Each invocation owns QB queries; keys go in blocks of KB.
+func attentionScalar(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	a := attnShape(n, in[0], in[1])
+	const qbMax, kb, wgMax = 2, 16, 16
+	qb := min(qbMax, a.sq)
 	qblocks := ceilDiv(a.sq, qb)
-	wg := min(attentionRegWG, qblocks)
-	consts := map[string]float64{"WG": float64(wg), "DH": float64(a.dh), "QB": float64(qb), "KB": attentionRegKB}
-	return pr.Dispatch(Shader{Name: "attention_reg.wgsl", Constants: consts}, a.params(hasFlag(in[3]), qblocks),
+	wg := min(wgMax, qblocks)
+	consts := map[string]float64{"WG": float64(wg), "DH": float64(a.dh), "QB": float64(qb), "KB": kb}
+	return pr.Dispatch(Shader{Name: "attention_scalar.wgsl", Constants: consts}, a.params(hasFlag(in[3]), qblocks),
 		a.batch*a.heads*ceilDiv(qblocks, wg),
 		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
 }
