@@ -99,6 +99,7 @@ func benchmarkPipeline(b *testing.B, opts DecodeOptions) {
 	data := benchJPEG()
 	decodeNaFlex(b, data, opts) // warm-up
 	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
 		b.SetBytes(int64(len(data)))
 		start := time.Now()
 		for b.Loop() {
@@ -126,9 +127,13 @@ func BenchmarkDecodeNaFlex256(b *testing.B) {
 }
 
 // BenchmarkDecodeNaFlex256Fast is the same with the fast path (DCT-domain
-// downscaled JPEG decoding).
+// downscaled JPEG decoding), at the default oversampling and at 2.
 func BenchmarkDecodeNaFlex256Fast(b *testing.B) {
 	benchmarkPipeline(b, DecodeOptions{FastTarget: benchCfg.Target(256)})
+}
+
+func BenchmarkDecodeNaFlex256FastOversample2(b *testing.B) {
+	benchmarkPipeline(b, DecodeOptions{FastTarget: benchCfg.Target(256), FastOversample: 2})
 }
 
 // BenchmarkStages times each step of the exact path on the 1920×1080 JPEG.

@@ -54,6 +54,7 @@ func decodeJPEG(info jpegInfo, scaleTo image.Point) (*RGB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode JPEG: %w", err)
 	}
+	defer planes.release()
 	return planes.toRGB()
 }
 

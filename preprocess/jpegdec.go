@@ -19,9 +19,11 @@ import (
 // It can also decode at 1/2, 1/4 or 1/8 scale straight from the DCT
 // coefficients (the fast path), which skips most of the inverse transform.
 
-// coefPool recycles coefficient buffers between decodes (a 1080p 4:2:0
-// image needs 6 MB of them). A cache, not state: buffers come back zeroed.
-var coefPool sync.Pool
+// Scratch buffers are recycled between decodes: a 1080p 4:2:0 JPEG needs
+// 6 MB of coefficients and 3 MB of planes, and the resizer a 1 MB
+// intermediate image. These pools are caches, not state: what comes out of
+// them is fully overwritten (coefficients are cleared on the way in).
+var coefPool, bytePool sync.Pool
 
 func getCoefs(n int) []int16 {
 	if b, ok := coefPool.Get().(*[]int16); ok && cap(*b) >= n {
@@ -34,6 +36,16 @@ func putCoefs(b []int16) {
 	clear(b)
 	coefPool.Put(&b)
 }
+
+// getBytes returns a buffer of n bytes with arbitrary contents.
+func getBytes(n int) []byte {
+	if b, ok := bytePool.Get().(*[]byte); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]byte, n)
+}
+
+func putBytes(b []byte) { bytePool.Put(&b) }
 
 // errJPEGUnsupported marks JPEG variants this decoder does not handle.
 var errJPEGUnsupported = errors.New("unsupported JPEG variant")

@@ -64,7 +64,7 @@ func (d *jpegDecoder) output(scale int) (*jpegPlanes, error) {
 			hx:     d.maxH / c.h,
 			vx:     d.maxV / c.v,
 		}
-		p.pix = make([]uint8, p.stride*c.bh*scale)
+		p.pix = getBytes(p.stride * c.bh * scale) // every sample is written below
 		q := &d.quant[c.tq]
 		for by := 0; by < c.bh; by++ {
 			for bx := 0; bx < c.bw; bx++ {
@@ -80,6 +80,14 @@ func (d *jpegDecoder) output(scale int) (*jpegPlanes, error) {
 		out.planes = append(out.planes, p)
 	}
 	return out, nil
+}
+
+// release returns the planes' memory to the pool.
+func (p *jpegPlanes) release() {
+	for _, pl := range p.planes {
+		putBytes(pl.pix)
+	}
+	p.planes = nil
 }
 
 // colorSpace applies libjpeg's defaults: one component is grey; three are
@@ -316,6 +324,9 @@ func idctReduced(blk []int16, q *[64]uint16, dst []uint8, stride, s int) {
 		var t [16]int64 // t[v*4+x]: coefficient rows transformed along x
 		for v := 0; v < 4; v++ {
 			i := v * 8
+			if b[i]|b[i+1]|b[i+2]|b[i+3] == 0 {
+				continue // high-frequency rows are often empty
+			}
 			t[v*4], t[v*4+1], t[v*4+2], t[v*4+3] = idct4(int64(b[i])*int64(q[i]), int64(b[i+1])*int64(q[i+1]),
 				int64(b[i+2])*int64(q[i+2]), int64(b[i+3])*int64(q[i+3]))
 		}

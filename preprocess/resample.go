@@ -267,7 +267,11 @@ func Resize(img *RGB, w, h int, f Filter) (*RGB, error) {
 	if h == img.H {
 		return src, nil
 	}
-	return resampleVertical(src, h, vert), nil
+	out := resampleVertical(src, h, vert)
+	if src != img {
+		putBytes(src.Pix) // the intermediate image goes back to the pool
+	}
+	return out, nil
 }
 
 // resampleHorizontal resizes rows [y0, y1) of in along x with the taps c.
@@ -275,7 +279,7 @@ func Resize(img *RGB, w, h int, f Filter) (*RGB, error) {
 // compiler drop its bounds checks.
 func resampleHorizontal(in *RGB, y0, y1 int, c coeffs) *RGB {
 	ow := len(c.start)
-	out := &RGB{W: ow, H: y1 - y0, Pix: make([]uint8, ow*(y1-y0)*3)}
+	out := &RGB{W: ow, H: y1 - y0, Pix: getBytes(ow * (y1 - y0) * 3)} // fully written
 	inStride := in.W * 3
 	const half = int32(1) << (precisionBits - 1)
 	for y := y0; y < y1; y++ {
