@@ -24,57 +24,45 @@ func toRGB(m image.Image) *RGB {
 	b := m.Bounds()
 	w, h := b.Dx(), b.Dy()
 	out := NewRGB(w, h)
-	o := out.Pix
+	// rows runs f on each output row with the matching source row; off is
+	// the offset of the image's top-left pixel in pix.
+	rows := func(pix []uint8, off, stride, bpp int, f func(src, dst []uint8)) {
+		for y := 0; y < h; y++ {
+			f(pix[off+y*stride:off+y*stride+w*bpp], out.Pix[y*w*3:(y+1)*w*3])
+		}
+	}
 	switch src := m.(type) {
 	case *image.NRGBA:
-		for y := 0; y < h; y++ {
-			row := src.Pix[(y)*src.Stride : y*src.Stride+w*4]
-			d := o[y*w*3 : (y+1)*w*3]
+		rows(src.Pix, src.PixOffset(b.Min.X, b.Min.Y), src.Stride, 4, func(s, d []uint8) {
 			for x := 0; x < w; x++ {
-				d[x*3], d[x*3+1], d[x*3+2] = row[x*4], row[x*4+1], row[x*4+2]
+				d[x*3], d[x*3+1], d[x*3+2] = s[x*4], s[x*4+1], s[x*4+2]
 			}
-		}
+		})
 	case *image.RGBA:
-		for y := 0; y < h; y++ {
-			row := src.Pix[y*src.Stride : y*src.Stride+w*4]
-			d := o[y*w*3 : (y+1)*w*3]
+		rows(src.Pix, src.PixOffset(b.Min.X, b.Min.Y), src.Stride, 4, func(s, d []uint8) {
 			for x := 0; x < w; x++ {
-				d[x*3], d[x*3+1], d[x*3+2] = unpremultiply8(row[x*4], row[x*4+1], row[x*4+2], row[x*4+3])
+				d[x*3], d[x*3+1], d[x*3+2] = unpremultiply8(s[x*4], s[x*4+1], s[x*4+2], s[x*4+3])
 			}
-		}
+		})
 	case *image.Gray:
-		for y := 0; y < h; y++ {
-			row := src.Pix[y*src.Stride : y*src.Stride+w]
-			d := o[y*w*3 : (y+1)*w*3]
-			for x, v := range row {
+		rows(src.Pix, src.PixOffset(b.Min.X, b.Min.Y), src.Stride, 1, func(s, d []uint8) {
+			for x, v := range s {
 				d[x*3], d[x*3+1], d[x*3+2] = v, v, v
 			}
-		}
+		})
 	case *image.Gray16:
-		for y := 0; y < h; y++ {
-			row := src.Pix[y*src.Stride : y*src.Stride+w*2]
-			d := o[y*w*3 : (y+1)*w*3]
+		rows(src.Pix, src.PixOffset(b.Min.X, b.Min.Y), src.Stride, 2, func(s, d []uint8) {
 			for x := 0; x < w; x++ {
-				v := gray16To8(row[x*2], row[x*2+1])
+				v := gray16To8(s[x*2], s[x*2+1])
 				d[x*3], d[x*3+1], d[x*3+2] = v, v, v
 			}
-		}
+		})
 	case *image.NRGBA64:
-		for y := 0; y < h; y++ {
-			row := src.Pix[y*src.Stride : y*src.Stride+w*8]
-			d := o[y*w*3 : (y+1)*w*3]
+		rows(src.Pix, src.PixOffset(b.Min.X, b.Min.Y), src.Stride, 8, func(s, d []uint8) {
 			for x := 0; x < w; x++ {
-				d[x*3], d[x*3+1], d[x*3+2] = row[x*8], row[x*8+2], row[x*8+4]
+				d[x*3], d[x*3+1], d[x*3+2] = s[x*8], s[x*8+2], s[x*8+4]
 			}
-		}
-	case *image.RGBA64:
-		for y := 0; y < h; y++ {
-			d := o[y*w*3 : (y+1)*w*3]
-			for x := 0; x < w; x++ {
-				c := src.RGBA64At(b.Min.X+x, b.Min.Y+y)
-				d[x*3], d[x*3+1], d[x*3+2] = unpremultiply16(c)
-			}
-		}
+		})
 	case *image.Paletted:
 		var pal [256][3]uint8
 		for i, c := range src.Palette {
@@ -82,25 +70,21 @@ func toRGB(m image.Image) *RGB {
 				pal[i] = colorToRGB(c)
 			}
 		}
-		for y := 0; y < h; y++ {
-			row := src.Pix[y*src.Stride : y*src.Stride+w]
-			d := o[y*w*3 : (y+1)*w*3]
-			for x, idx := range row {
+		rows(src.Pix, src.PixOffset(b.Min.X, b.Min.Y), src.Stride, 1, func(s, d []uint8) {
+			for x, idx := range s {
 				p := pal[idx]
 				d[x*3], d[x*3+1], d[x*3+2] = p[0], p[1], p[2]
 			}
-		}
+		})
 	case *image.CMYK:
-		for y := 0; y < h; y++ {
-			row := src.Pix[y*src.Stride : y*src.Stride+w*4]
-			d := o[y*w*3 : (y+1)*w*3]
+		rows(src.Pix, src.PixOffset(b.Min.X, b.Min.Y), src.Stride, 4, func(s, d []uint8) {
 			for x := 0; x < w; x++ {
-				d[x*3], d[x*3+1], d[x*3+2] = cmykToRGB(row[x*4], row[x*4+1], row[x*4+2], row[x*4+3])
+				d[x*3], d[x*3+1], d[x*3+2] = cmykToRGB(s[x*4], s[x*4+1], s[x*4+2], s[x*4+3])
 			}
-		}
-	default:
+		})
+	default: // RGBA64 (premultiplied), YCbCr and the rest, through the colour model
 		for y := 0; y < h; y++ {
-			d := o[y*w*3 : (y+1)*w*3]
+			d := out.Pix[y*w*3 : (y+1)*w*3]
 			for x := 0; x < w; x++ {
 				p := colorToRGB(m.At(b.Min.X+x, b.Min.Y+y))
 				d[x*3], d[x*3+1], d[x*3+2] = p[0], p[1], p[2]

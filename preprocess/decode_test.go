@@ -2,6 +2,7 @@ package preprocess
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
 )
 
 func readTestdata(t testing.TB, parts ...string) []byte {
@@ -446,5 +449,51 @@ func TestFastPathDeviation(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// pngChunks assembles a PNG from raw chunks.
+func pngChunks(chunks ...[2][]byte) []byte {
+	data := []byte("\x89PNG\r\n\x1a\n")
+	for _, c := range chunks {
+		chunk := binary.BigEndian.AppendUint32(nil, uint32(len(c[1])))
+		chunk = append(append(chunk, c[0]...), c[1]...)
+		data = append(data, binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(chunk[4:]))...)
+	}
+	return data
+}
+
+// TestGray16WithTransparencyClips: Go returns 16-bit grey with a tRNS chunk
+// as NRGBA64, but PIL still opens it as I;16 and clips; so must gosig.
+func TestGray16WithTransparencyClips(t *testing.T) {
+	ihdr := binary.BigEndian.AppendUint32(nil, 3)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, 1)
+	ihdr = append(ihdr, 16, 0, 0, 0, 0)
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	_, err := zw.Write([]byte{0, 0x00, 0xc8, 0x01, 0x00, 0xff, 0xff}) // filter 0; samples 200, 256, 65535
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	data := pngChunks([2][]byte{[]byte("IHDR"), ihdr}, [2][]byte{[]byte("tRNS"), {0x01, 0x00}},
+		[2][]byte{[]byte("IDAT"), z.Bytes()}, [2][]byte{[]byte("IEND"), nil})
+	m, err := png.Decode(bytes.NewReader(data))
+	require.NoError(t, err)
+	require.IsType(t, &image.NRGBA64{}, m, "the case this test is about")
+	assert.Equal(t, []uint8{200, 200, 200, 255, 255, 255, 255, 255, 255}, mustDecode(t, data).Pix)
+}
+
+// TestOtherFormats: BMP, TIFF and GIF round trips through their Go encoders.
+func TestOtherFormats(t *testing.T) {
+	src := gradientImage(7, 5)
+	want := mustDecode(t, encodePNG(t, src)).Pix
+	var bmpBuf, tiffBuf bytes.Buffer
+	require.NoError(t, bmp.Encode(&bmpBuf, src))
+	require.NoError(t, tiff.Encode(&tiffBuf, src, nil))
+	assert.Equal(t, want, mustDecode(t, bmpBuf.Bytes()).Pix, "BMP")
+	assert.Equal(t, want, mustDecode(t, tiffBuf.Bytes()).Pix, "TIFF")
+	for _, data := range [][]byte{bmpBuf.Bytes(), tiffBuf.Bytes()} {
+		info, err := Probe(data)
+		require.NoError(t, err)
+		assert.Equal(t, [2]int{7, 5}, [2]int{info.Width, info.Height})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,16 +13,22 @@ import (
 	"github.com/gosig/gosig/safetensors"
 )
 
-// The truth in these tests is ../testdata/preprocess/expected.safetensors:
-// tensors that Hugging Face's Siglip2ImageProcessor and SiglipImageProcessor
-// (PIL underneath) produced for the six images in testdata/preprocess/images,
-// extracted from the shared reference fixtures by testdata/preprocess/gen.go.
-// Every comparison is exact: decoding (the JPEG included), resizing,
-// rescaling and normalising all reproduce PIL and numpy bit for bit.
+// The truth in these tests is the reference fixtures in ../testdata/models
+// (see ../testdata/README.md): tensors that Hugging Face's
+// Siglip2ImageProcessor and SiglipImageProcessor (PIL underneath) produced
+// for six images, stored with the images, the preprocessor configs and a
+// manifest.json naming every tensor. Every comparison is exact: decoding (the
+// JPEG included), resizing, rescaling and normalising all reproduce PIL and
+// numpy bit for bit.
 
+// testdataDir holds this package's own test files (decode/).
 const testdataDir = "../testdata/preprocess"
 
-// fixtureImages are the manifest's images, in its order.
+// fixturesDir holds the reference fixtures, one folder each.
+const fixturesDir = "../testdata/models"
+
+// fixtureImages are the manifests' images, in their order (the same six
+// files in every fixture).
 var fixtureImages = []string{
 	"img0_640x480.png",
 	"img1_200x900.png",
@@ -31,9 +38,12 @@ var fixtureImages = []string{
 	"img5_rgba_96x128.png",
 }
 
-func openExpected(t testing.TB) *safetensors.File {
+// jpegFixture is the index of the one JPEG among the fixture images.
+const jpegFixture = 3
+
+func openExpected(t testing.TB, fixture string) *safetensors.File {
 	t.Helper()
-	f, err := safetensors.Open(filepath.Join(testdataDir, "expected.safetensors"))
+	f, err := safetensors.Open(filepath.Join(fixturesDir, fixture, "expected.safetensors"))
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
 	return f
@@ -41,41 +51,35 @@ func openExpected(t testing.TB) *safetensors.File {
 
 func decodeFixtureImage(t testing.TB, i int) *RGB {
 	t.Helper()
-	img, err := DecodeFile(filepath.Join(testdataDir, "images", fixtureImages[i]), DecodeOptions{})
+	img, err := DecodeFile(filepath.Join(fixturesDir, "siglip2_tiny_p16", "images", fixtureImages[i]), DecodeOptions{})
 	require.NoError(t, err)
 	return img
 }
 
 func loadFixtureConfig(t testing.TB, fixture string) Config {
 	t.Helper()
-	cfg, err := LoadConfig(filepath.Join(testdataDir, fixture))
+	cfg, err := LoadConfig(filepath.Join(fixturesDir, fixture))
 	require.NoError(t, err)
 	return cfg
 }
 
-// jpegFixture is the index of the one JPEG among the fixture images.
-const jpegFixture = 3
-
-// pilDecodedJPEG returns PIL's RGB decode of the fixture JPEG, stored with the
-// fixtures.
-func pilDecodedJPEG(t testing.TB, exp *safetensors.File) *RGB {
+// fixtureRuns reads which images each NaFlex patch budget was run on.
+func fixtureRuns(t testing.TB, fixture string) map[int][]int {
 	t.Helper()
-	pix, shape, err := exp.Uint8("siglip_tiny_fixres/image.3.decoded_rgb_u8")
-	require.NoError(t, err)
-	return &RGB{W: shape[1], H: shape[0], Pix: pix}
-}
-
-func absDiffStats(a, b []uint8) (maxDiff int, mean float64) {
-	sum := 0
-	for i := range a {
-		d := int(a[i]) - int(b[i])
-		if d < 0 {
-			d = -d
-		}
-		maxDiff = max(maxDiff, d)
-		sum += d
+	var m struct {
+		Runs []struct {
+			MaxNumPatches int   `json:"max_num_patches"`
+			Images        []int `json:"images"`
+		} `json:"runs"`
 	}
-	return maxDiff, float64(sum) / float64(len(a))
+	b, err := os.ReadFile(filepath.Join(fixturesDir, fixture, "manifest.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &m))
+	runs := map[int][]int{}
+	for _, r := range m.Runs {
+		runs[r.MaxNumPatches] = r.Images
+	}
+	return runs
 }
 
 // TestNaFlexMatchesHuggingFace checks, for every image and both patch budgets
@@ -84,15 +88,14 @@ func absDiffStats(a, b []uint8) (maxDiff int, mean float64) {
 // that the float values equal float32(float64(u8)/255) then (x−0.5)/0.5
 // bit for bit (the fixtures' stated recipe; padded rows 0).
 func TestNaFlexMatchesHuggingFace(t *testing.T) {
-	exp := openExpected(t)
-	meta := exp.Metadata()
 	for _, fx := range []string{"siglip2_tiny_p16", "siglip2_odd_p14", "siglip2_tiny_p16_cls"} {
+		exp := openExpected(t, fx)
 		cfg := loadFixtureConfig(t, fx)
 		require.Equal(t, KindNaFlex, cfg.Kind)
-		for _, mnp := range []int{64, 256} {
-			prefix := fmt.Sprintf("%s/naflex.mnp%d.", fx, mnp)
-			var images []int
-			require.NoError(t, json.Unmarshal([]byte(meta[prefix+"images"]), &images))
+		runs := fixtureRuns(t, fx)
+		require.Len(t, runs, 2)
+		for mnp, images := range runs {
+			prefix := fmt.Sprintf("naflex.mnp%d.", mnp)
 			u8, shape, err := exp.Uint8(prefix + "pixel_values_u8")
 			require.NoError(t, err)
 			mask, _, err := exp.Int32(prefix + "pixel_attention_mask")
@@ -103,8 +106,7 @@ func TestNaFlexMatchesHuggingFace(t *testing.T) {
 			require.Equal(t, []int{len(images), mnp, rowLen}, shape)
 			for b, idx := range images {
 				t.Run(fmt.Sprintf("%s/mnp%d/%s", fx, mnp, fixtureImages[idx]), func(t *testing.T) {
-					img := decodeFixtureImage(t, idx)
-					p, err := NaFlex(img, cfg, mnp)
+					p, err := NaFlex(decodeFixtureImage(t, idx), cfg, mnp)
 					require.NoError(t, err)
 					require.Equal(t, []int64{shapes[2*b], shapes[2*b+1]}, []int64{int64(p.GridH), int64(p.GridW)}, "spatial_shapes")
 					require.Equal(t, mask[b*mnp:(b+1)*mnp], p.Mask, "pixel_attention_mask")
@@ -142,13 +144,26 @@ func countDiff(a, b []uint8) (n, first int) {
 	return n, first
 }
 
+func absDiffStats(a, b []uint8) (maxDiff int, mean float64) {
+	sum := 0
+	for i := range a {
+		d := int(a[i]) - int(b[i])
+		if d < 0 {
+			d = -d
+		}
+		maxDiff = max(maxDiff, d)
+		sum += d
+	}
+	return maxDiff, float64(sum) / float64(len(a))
+}
+
 // TestFixResMatchesHuggingFace compares SiglipImageProcessor's float32 output
 // (bicubic resize to 64×64, rescale, normalise, CHW) for all six images. The
 // tolerance is zero: PIL's resize is reproduced bit for bit and the float
 // steps are the same IEEE operations.
 func TestFixResMatchesHuggingFace(t *testing.T) {
-	exp := openExpected(t)
-	want, shape, err := exp.Float32("siglip_tiny_fixres/fixres.pixel_values")
+	exp := openExpected(t, "siglip_tiny_fixres")
+	want, shape, err := exp.Float32("fixres.pixel_values")
 	require.NoError(t, err)
 	cfg := loadFixtureConfig(t, "siglip_tiny_fixres")
 	require.Equal(t, KindFixRes, cfg.Kind)
@@ -157,8 +172,7 @@ func TestFixResMatchesHuggingFace(t *testing.T) {
 	n := 3 * cfg.Height * cfg.Width
 	for i, name := range fixtureImages {
 		t.Run(name, func(t *testing.T) {
-			img := decodeFixtureImage(t, i)
-			got, err := FixRes(img, cfg)
+			got, err := FixRes(decodeFixtureImage(t, i), cfg)
 			require.NoError(t, err)
 			require.Len(t, got, n)
 			bad, first := 0, -1
@@ -178,12 +192,12 @@ func TestFixResMatchesHuggingFace(t *testing.T) {
 }
 
 // TestJPEGDecodeAgainstPIL compares the decode of the fixture JPEG (4:4:4,
-// 37×53) with PIL's: equal, sample for sample.
+// 37×53) with PIL's, which every fixture stores: equal, sample for sample.
 func TestJPEGDecodeAgainstPIL(t *testing.T) {
-	exp := openExpected(t)
-	want := pilDecodedJPEG(t, exp)
+	pix, shape, err := openExpected(t, "siglip2_tiny_p16").Uint8(fmt.Sprintf("image.%d.decoded_rgb_u8", jpegFixture))
+	require.NoError(t, err)
 	got := decodeFixtureImage(t, jpegFixture)
-	require.Equal(t, [2]int{want.W, want.H}, [2]int{got.W, got.H})
-	n, first := countDiff(want.Pix, got.Pix)
+	require.Equal(t, []int{got.H, got.W, 3}, shape)
+	n, first := countDiff(pix, got.Pix)
 	require.Zero(t, n, "%d samples differ from PIL's decode, first at %d", n, first)
 }

@@ -7,7 +7,7 @@
 # output is libwebp's fancy-upsampled RGB, which is what PIL gets from libwebp.
 set -eu
 cd "$(dirname "$0")"
-img=../images
+img=../../models/siglip2_tiny_p16/images
 png() { convert "$1" -define png:exclude-chunk=date,time "$2"; }
 convert "$img/img0_640x480.png" -crop 67x45+300+180 +repage src.ppm
 convert "$img/img0_640x480.png" -crop 5x3+100+100 +repage tiny.ppm
