@@ -112,15 +112,29 @@ func (a attnDims) params(hasMask uint32, qblocks int) *gpu.Params {
 // attentionRegWG is the workgroup size of the CPU-adapter attention kernel.
 const attentionRegWG = 16
 
+// attentionRegPrivateFloats bounds the q rows and accumulators one
+// invocation of the CPU-adapter attention kernel keeps (2·QB·Dh floats).
+// Every load in a loop costs lavapipe a per-lane loop of bounds-checked
+// scalar loads, so each key element should serve as many queries as
+// possible; but with much more private memory than this, lavapipe 22.3
+// computed wrong results and then crashed (QB=4 at Dh 72), so two queries
+// per invocation is the most it gets for SigLIP's heads.
+const attentionRegPrivateFloats = 320
+
 // headDimMultipleOf4 accepts attention heads of a dimension the vec4
 // kernels handle (SigLIP's are 64 and 72).
 func headDimMultipleOf4(n *graph.Node, _ *gpu.Device) bool { return (n.Shape[2]/n.Heads)%4 == 0 }
 
 func attentionReg(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	a := attnShape(n, in[0], in[1])
-	wg := min(attentionRegWG, a.sq)
-	groups := ceilDiv(a.sq, wg)
-	consts := map[string]float64{"WG": float64(wg), "DH4": float64(a.dh / 4)}
+	qb := 1
+	if 2*2*a.dh <= attentionRegPrivateFloats {
+		qb = 2
+	}
+	qb = min(qb, a.sq)
+	wg := min(attentionRegWG, ceilDiv(a.sq, qb))
+	groups := ceilDiv(a.sq, wg*qb)
+	consts := map[string]float64{"WG": float64(wg), "DH4": float64(a.dh / 4), "QB": float64(qb), "QD": float64(qb * a.dh / 4)}
 	return pr.Dispatch(Shader{Name: "attention_reg.wgsl", Constants: consts}, a.params(hasFlag(in[3]), groups),
 		a.batch*a.heads*groups,
 		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
