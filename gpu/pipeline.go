@@ -404,7 +404,7 @@ func (p *Pipeline) BindGroup(bs ...Binding) (*BindGroup, error) {
 			return nil, fmt.Errorf("gpu: shader %s: binding %d (%s): offset %d in %q is not a multiple of %d", p.label, i, info.Name, b.Offset, b.Buffer.label, align)
 		}
 		if size > max {
-			return nil, fmt.Errorf("gpu: shader %s: binding %d (%s): %d bytes of %q exceed the adapter's binding limit of %d", p.label, i, info.Name, size, b.Buffer.label, max)
+			return nil, fmt.Errorf("gpu: shader %s: binding %d (%s): %d MiB of %q exceed the adapter's binding limit of %d MiB: split the work (smaller batches)", p.label, i, info.Name, size>>20, b.Buffer.label, max>>20)
 		}
 		entries[i] = wgpu.BindGroupEntry{Binding: uint32(i), Buffer: b.Buffer.b, Offset: b.Offset, Size: size}
 	}
