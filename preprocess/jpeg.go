@@ -49,10 +49,10 @@ func decodeJPEG(info jpegInfo, scaleTo image.Point) (*RGB, error) {
 	}
 	planes, err := decodeJPEGPlanes(info.data, scale)
 	if errors.Is(err, errJPEGUnsupported) {
-		return nil, fmt.Errorf("decode JPEG: %w (gosig reads baseline and progressive Huffman-coded 8-bit JPEGs)", err)
+		return nil, fmt.Errorf("%w (gosig reads baseline and progressive Huffman-coded 8-bit JPEGs)", err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("decode JPEG: %w", err)
+		return nil, err
 	}
 	defer planes.release()
 	return planes.toRGB()
