@@ -260,13 +260,9 @@ type manifest struct {
 // Face's embeddings and logits: decoding, NaFlex resizing, tokenizing
 // (lowercased, as the fixture's texts were) and both towers, on the CPU
 // reference executor (the GPU path is checked on the same inputs above).
-//
-// PNG images decode identically to PIL, so they are held to the model
-// tolerances. The JPEG is decoded by jpegli, not PIL's libjpeg: its pixels
-// differ by up to 2 levels (see the preprocess package), which moves this
-// tiny random model's embedding by ~3e-4; it gets tolJPEG instead.
+// Every image, the JPEG included, decodes to PIL's exact pixels, so all are
+// held to the model tolerances.
 func TestEndToEndFromFiles(t *testing.T) {
-	const tolJPEG = 1e-3
 	ctx := context.Background()
 	dir := filepath.Join("..", "testdata", "models", "siglip2_tiny_p16")
 	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
@@ -293,14 +289,10 @@ func TestEndToEndFromFiles(t *testing.T) {
 			require.NoError(t, err)
 			emb, err := m.EmbedImages(ctx, []*preprocess.RGB{img})
 			require.NoError(t, err)
-			tolE, tolL := float64(tolEmbed), float64(tolLogits)
-			if filepath.Ext(path) == ".jpg" {
-				tolE, tolL = tolJPEG, 60*tolJPEG // logits scale cosines by exp(logit_scale) = 60
-			}
-			assertClose(t, prefix+" "+path+" image_embeds", wantEmb[k*d:(k+1)*d], emb[0], tolE)
+			assertClose(t, prefix+" "+path+" image_embeds", wantEmb[k*d:(k+1)*d], emb[0], tolEmbed)
 			logits, err := m.Logits(emb, txtEmb)
 			require.NoError(t, err)
-			assertClose(t, prefix+" "+path+" logits", wantLogits[k*nt:(k+1)*nt], logits[0], tolL)
+			assertClose(t, prefix+" "+path+" logits", wantLogits[k*nt:(k+1)*nt], logits[0], tolLogits)
 		}
 	}
 }
