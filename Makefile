@@ -4,10 +4,12 @@ GO        ?= go
 GOFLAGS   ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages that building and testing need: Vulkan on the CPU (lavapipe),
-# GLFW's X11 headers for the viewer, Xvfb to run a window in tests.
+# GLFW's X11 headers for the viewer, Xvfb to run a window in tests, and
+# ImageMagick (import: screenshots) and xdotool (key presses, resizes) for the
+# viewer's window tests.
 APT_PKGS  := mesa-vulkan-drivers libvulkan1 gcc pkg-config \
              libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev \
-             libxxf86vm-dev libgl1-mesa-dev xvfb xauth
+             libxxf86vm-dev libgl1-mesa-dev xvfb xauth imagemagick xdotool
 BIN       := bin/gosig
 
 .PHONY: all setup build test lint vet staticcheck bench demo testdata clean
