@@ -144,7 +144,7 @@ func (fs Frames) Frame(_ context.Context, i int) (*Frame, error) {
 // attention maps and image embedding in one forward pass, and the scores
 // from label embeddings computed once (zero-shot), or from the model's
 // classification head when no labels are given. Frames are kept once
-// computed.
+// computed. A ModelSource is not safe for concurrent use.
 type ModelSource struct {
 	m        *siglip2.Model
 	paths    []string

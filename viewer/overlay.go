@@ -180,6 +180,10 @@ func headName(f *Frame, head int) string {
 // keyHelp is the footer's reminder of the keys.
 const keyHelp = "←/→ head · 1–9 head · M mean · ↑/↓ opacity · G grid · N/P image · S save PNG · Q quit"
 
+// mapNote says what the map is, in pictures made without a window.
+const mapNote = "Each map is the pooling head's attention over the image's patches (padding excluded) and sums to 1; " +
+	"colours run from its smallest weight to its largest."
+
 // drawOverlay rasterises the text layer of frame f in state st (image
 // number st.Image of images) for a viewport of size w×h pixels at scale
 // pixels per canvas unit: premultiplied RGBA, transparent where the shader's
@@ -262,13 +266,19 @@ func drawOverlay(f *Frame, st State, images int, l Layout, w, h int, scale float
 			r+1, f.GridH, c+1, f.GridW, fmtWeight(m[st.Hover]), 100*m[st.Hover])
 	} else {
 		r, c, w := f.Peak(st.Head)
-		line = fmt.Sprintf("Peak: row %d of %d, column %d of %d, weight %s · hover over a patch to read its weight",
-			r+1, f.GridH, c+1, f.GridW, fmtWeight(w))
+		line = fmt.Sprintf("Peak: row %d of %d, column %d of %d, weight %s", r+1, f.GridH, c+1, f.GridW, fmtWeight(w))
+		if st.Interactive {
+			line += " · hover over a patch to read its weight"
+		}
 	}
 	p.text(regular, 14, colText, l.Footer.X, l.Footer.Y+28, l.Footer.W, line)
 	status := st.Status
-	if status == "" {
+	switch {
+	case status != "":
+	case st.Interactive:
 		status = keyHelp
+	default:
+		status = mapNote
 	}
 	p.text(regular, 12, colMuted, l.Footer.X, l.Footer.Y+50, l.Footer.W, status)
 	return p.dst, p.err

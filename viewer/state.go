@@ -18,8 +18,12 @@ type State struct {
 	// Hover is the patch under the pointer (row·GridW + column), or -1.
 	Hover int
 	// Status is a one-line message for the footer (what was saved, an
-	// error); empty shows the key help.
+	// error); empty shows the key help in a window, a note on what the
+	// map is in an export.
 	Status string
+	// Interactive says the picture is in a window (Run sets it): the footer
+	// then offers the keys and the pointer read-out.
+	Interactive bool
 }
 
 // DefaultOpacity is the heat map's opacity when none is given.

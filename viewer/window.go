@@ -26,8 +26,9 @@ import (
 func init() { runtime.LockOSThread() }
 
 // Run opens a window showing src's images, drawn on dev (the device the
-// model runs on), and returns when the window is closed, Q or Escape is
-// pressed, or ctx is done. It must be called from the main goroutine.
+// model runs on), and returns nil when the window is closed, Q or Escape is
+// pressed, or ctx is done (an interrupt is a way to close it). It must be
+// called from the main goroutine.
 // Without an X11 display it fails with ErrNoDisplay before touching GLFW.
 //
 // Keys: ←/→ (or [ ]) previous/next head, 1–9 a head, M or 0 the mean over
@@ -49,6 +50,7 @@ func Run(ctx context.Context, dev *gpu.Device, src Source, opts WindowOptions) (
 		st = *opts.Initial
 	}
 	st.Image = min(max(st.Image, 0), src.Len()-1)
+	st.Interactive = true
 	frame, err := src.Frame(ctx, st.Image)
 	if err != nil {
 		return err
@@ -347,12 +349,13 @@ func (w *window) key(ctx context.Context, src Source, kp keyPress) error {
 	return nil
 }
 
-// save writes the picture shown (without the pointer's highlight) as a PNG
-// at the canvas's own size and returns the status line saying where.
+// save writes the picture shown as a PNG at the canvas's own size, as
+// gosig attn would draw it (no pointer highlight, no key help), and returns
+// the status line saying where.
 func (w *window) save(ctx context.Context, images int) string {
 	f := w.r.frame
 	st := w.st
-	st.Hover, st.Status = -1, ""
+	st.Hover, st.Status, st.Interactive = -1, "", false
 	img, err := w.r.Image(ctx, st, images, 1)
 	w.dirty = true // the text layer was redrawn for the offscreen size
 	if err != nil {

@@ -394,8 +394,8 @@ func TestWindowKeysAndResize(t *testing.T) {
 		v.xdotool("key", "--window", id, step.key)
 		rep, _ = v.waitFor("the effect of key "+step.key, func(r presentedReport) bool { return step.want(r.Presented.State) })
 	}
-	// S saved the picture shown (without hover or status) at scale 1: the
-	// same pixels as a headless render of that state.
+	// S saved the picture shown (without hover, status or key help) at
+	// scale 1: the same pixels as a headless render of that state.
 	saved := filepath.Join(v.out, "blue_circle-attn-mean.png")
 	assert.Equal(t, "saved "+saved, rep.Presented.State.Status)
 	m, dev, err := testModel()
@@ -407,7 +407,7 @@ func TestWindowKeysAndResize(t *testing.T) {
 	f, err := src.Frame(context.Background(), 1)
 	require.NoError(t, err)
 	st := rep.Presented.State
-	st.Status, st.Hover = "", -1
+	st.Status, st.Hover, st.Interactive = "", -1, false
 	want, err := Render(context.Background(), dev, f, st, 2, 1)
 	require.NoError(t, err)
 	got := readPNG(t, saved)
