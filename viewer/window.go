@@ -224,6 +224,7 @@ func (w *window) loop(ctx context.Context, src Source, frame *Frame) error {
 			if err := w.configure(); err != nil {
 				return err
 			}
+			w.hover(w.win.GetCursorPos()) // the canvas moved under the pointer
 		}
 		if w.dirty && w.swap != nil {
 			if err := w.draw(src.Len()); err != nil {

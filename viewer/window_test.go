@@ -430,6 +430,24 @@ func TestWindowKeysAndResize(t *testing.T) {
 	assert.Greater(t, vp.Y, 0, "letterbox above and below")
 	compareWindow(t, rep, shot)
 
+	// Pointer motion: the patch under the pointer, in the scaled canvas.
+	require.Equal(t, 1, rep.Presented.State.Image)
+	l := NewLayout(160, 96) // blue_circle.png as the model saw it: 6×10 patches
+	const row, col = 4, 2
+	cx := l.Image.X + (col+0.5)*l.Image.W/10
+	cy := l.Image.Y + (row+0.5)*l.Image.H/6
+	win := rep.Presented.Window.Min
+	sx, sy := win.X+vp.X+int(cx*vp.Scale), win.Y+vp.Y+int(cy*vp.Scale)
+	v.xdotool("mousemove", strconv.Itoa(sx), strconv.Itoa(sy))
+	rep, shot = v.waitFor("the hovered patch", func(r presentedReport) bool { return r.Presented.State.Hover == row*10+col })
+	compareWindow(t, rep, shot)
+	// Growing the window moves the canvas under the still pointer.
+	v.xdotool("windowsize", id, "1000", "760")
+	rep, _ = v.waitFor("the window at 1000×760", func(r presentedReport) bool { return r.Presented.Framebuffer == image.Pt(1000, 760) })
+	vp = Fit(1000, 760)
+	cxNow, cyNow := vp.Canvas(float64(sx-win.X)+0.5, float64(sy-win.Y)+0.5)
+	assert.Equal(t, l.PatchAt(cxNow, cyNow, 10, 6, 16), rep.Presented.State.Hover, "the patch under the pointer after the resize")
+
 	v.xdotool("key", "--window", id, "q")
 	select {
 	case <-v.exited:
