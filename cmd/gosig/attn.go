@@ -96,17 +96,21 @@ func (f *attnFlags) state(fr *viewer.Frame) (viewer.State, error) {
 	return st, nil
 }
 
-// attnSession is a loaded model, the device the picture is drawn on, and
-// the source of frames.
+// attnSession is a loaded model, the device the picture is drawn on, the
+// source of frames, the first image's frame and the state the flags ask
+// for.
 type attnSession struct {
 	model *siglip2.Model
 	dev   *gpu.Device
 	owns  bool // dev was opened for drawing (the model runs on the CPU)
 	src   *viewer.ModelSource
+	first *viewer.Frame
+	state viewer.State
 }
 
-// open loads the model and prepares frames for images. The picture is drawn
-// on the model's own WebGPU device when it runs on the GPU.
+// open loads the model, prepares frames for images and computes the first
+// one. The picture is drawn on the model's own WebGPU device when it runs
+// on the GPU.
 func (f *attnFlags) open(ctx context.Context, images []string) (*attnSession, error) {
 	gopts := gpu.Options{Backend: f.backend, Adapter: f.adapter}
 	m, err := siglip2.Load(f.model, siglip2.Options{Device: f.device, GPU: gopts, Revision: f.revision, MaxPatches: f.maxPatches})
@@ -123,7 +127,12 @@ func (f *attnFlags) open(ctx context.Context, images []string) (*attnSession, er
 		}
 		s.owns = true
 	}
-	if s.src, err = viewer.NewModelSource(ctx, m, images, f.labels, f.template); err != nil {
+	if s.src, err = viewer.NewModelSource(ctx, m, images, f.labels, f.template); err == nil {
+		if s.first, err = s.src.Frame(ctx, 0); err == nil {
+			s.state, err = f.state(s.first)
+		}
+	}
+	if err != nil {
 		s.close()
 		return nil, err
 	}
@@ -181,14 +190,7 @@ attention heads (numbered from 1) instead of their mean.`,
 				return err
 			}
 			defer s.close()
-			fr, err := s.src.Frame(ctx, 0)
-			if err != nil {
-				return err
-			}
-			st, err := f.state(fr)
-			if err != nil {
-				return err
-			}
+			fr, st := s.first, s.state
 			img, err := viewer.Render(ctx, s.dev, fr, st, 1, scale)
 			if err != nil {
 				return err

@@ -56,15 +56,7 @@ gosig attn draws the same picture into a PNG.`,
 				return err
 			}
 			defer s.close()
-			fr, err := s.src.Frame(ctx, 0)
-			if err != nil {
-				return err
-			}
-			st, err := f.state(fr)
-			if err != nil {
-				return err
-			}
-			err = viewer.Run(ctx, s.dev, s.src, viewer.WindowOptions{Initial: &st, SaveDir: saveDir})
+			err = viewer.Run(ctx, s.dev, s.src, viewer.WindowOptions{Initial: &s.state, SaveDir: saveDir})
 			return errNoWindow(err, f.model, args)
 		},
 	}
