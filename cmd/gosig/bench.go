@@ -27,6 +27,7 @@ object per line, so that runs on different machines can be compared.`,
 	}
 	cmd.AddCommand(
 		newBenchKernelsCmd(),
+		newBenchVisionCmd(),
 	)
 	return cmd
 }

@@ -25,6 +25,8 @@ numbers as Hugging Face transformers.`,
 		newTokenizeCmd(),
 		newDevicesCmd(),
 		newBenchCmd(),
+		newClassifyCmd(),
+		newEmbedCmd(),
 		newAttnCmd(),
 		newViewCmd(),
 	)
