@@ -191,12 +191,7 @@ func TestClassifyHead(t *testing.T) {
 // says what kind of failure it was.
 func TestClassifyErrors(t *testing.T) {
 	img := filepath.Join(shapesModel, "samples", "red_circle.png")
-	cases := []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
+	runCases(t, []cliCase{
 		{"no model", []string{"classify", "--labels", "a", img}, exitUsage, "--model is required"},
 		{"missing model", []string{"classify", "--model", "no/such-model-here", "--labels", "a", img}, exitFailure, "no/such-model-here"},
 		{"no labels, no head", []string{"classify", "--model", shapesModel, "--device", "cpu", img}, exitUsage, "without a classification head; give labels"},
@@ -206,7 +201,20 @@ func TestClassifyErrors(t *testing.T) {
 		{"no images", []string{"classify", "--model", shapesModel, "--labels", "a"}, exitUsage, "no images given"},
 		{"bad device", []string{"classify", "--model", shapesModel, "--device", "tpu", "--labels", "a", img}, exitUsage, "--device must be gpu or cpu"},
 		{"unknown flag", []string{"classify", "--modle", shapesModel}, exitUsage, "unknown flag"},
-	}
+	})
+}
+
+// cliCase is a command line that must fail with an exit status and a
+// message.
+type cliCase struct {
+	name string
+	args []string
+	code int
+	msg  string
+}
+
+func runCases(t *testing.T, cases []cliCase) {
+	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, stderr, code := gosig(t, c.args...)

@@ -219,26 +219,14 @@ func TestEmbedPartial(t *testing.T) {
 // any work.
 func TestEmbedUsage(t *testing.T) {
 	img := filepath.Join(shapesModel, "samples", "red_circle.png")
-	cases := []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
+	runCases(t, []cliCase{
 		{"nothing", []string{"embed", "--model", shapesModel}, exitUsage, "nothing to embed"},
 		{"resume to stdout", []string{"embed", "--model", shapesModel, "--resume", img}, exitUsage, "--resume needs --out"},
 		{"bad ids", []string{"embed", "--model", shapesModel, "--input-ids", "1,x"}, exitUsage, "comma-separated token ids"},
 		{"bad batch", []string{"embed", "--model", shapesModel, "--batch", "0", img}, exitUsage, "--batch must be positive"},
 		{"missing texts file", []string{"embed", "--model", shapesModel, "--texts-file", "/no/such/file.txt"}, exitUsage, "/no/such/file.txt"},
 		{"texts without a text tower", []string{"embed", "--model", clsModel, "--device", "cpu", "--text", "a cat"}, exitFailure, `text "a cat": this model takes no texts`},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, stderr, code := gosig(t, c.args...)
-			assert.Equal(t, c.code, code, stderr)
-			assert.Contains(t, stderr, c.msg)
-		})
-	}
+	})
 }
 
 // TestHelpHasExamples: every command this file set adds explains itself
