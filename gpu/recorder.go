@@ -273,13 +273,6 @@ func (t *timestamps) release() {
 	}
 }
 
-// submitWait submits one command buffer and waits until the device has run
-// it.
-func (d *Device) submitWait(cb *wgpu.CommandBuffer) {
-	idx := d.queue.Submit(cb)
-	d.dev.Poll(true, &wgpu.WrappedSubmissionIndex{Queue: d.queue, SubmissionIndex: idx})
-}
-
 func (r *Recorder) encodeAndSubmit(staging *wgpu.Buffer, t *timestamps, tsOff uint64) error {
 	d := r.d
 	enc, err := d.dev.CreateCommandEncoder(&wgpu.CommandEncoderDescriptor{Label: r.label})
@@ -438,16 +431,8 @@ func (d *Device) putStaging(s *wgpu.Buffer) {
 // and unmaps it. The caller holds d.life.
 func mapCopy(d *Device, s *wgpu.Buffer, size uint64) ([]byte, error) {
 	size = alignUp(size, 4)
-	const pending = wgpu.BufferMapAsyncStatus(math.MaxUint32)
-	status := pending
-	if err := s.MapAsync(wgpu.MapMode_Read, 0, size, func(st wgpu.BufferMapAsyncStatus) { status = st }); err != nil {
+	if err := d.mapRead(s, size); err != nil {
 		return nil, err
-	}
-	for status == pending {
-		d.dev.Poll(true, nil)
-	}
-	if status != wgpu.BufferMapAsyncStatus_Success {
-		return nil, fmt.Errorf("map failed: %s", status)
 	}
 	out := make([]byte, size)
 	copy(out, s.GetMappedRange(0, uint(size)))
