@@ -101,11 +101,12 @@ func benchmarkPipeline(b *testing.B, opts DecodeOptions) {
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(data)))
-		start := time.Now()
+		start, cpu := time.Now(), processCPU()
 		for b.Loop() {
 			decodeNaFlex(b, data, opts)
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/image")
+		b.ReportMetric((processCPU()-cpu)*1000/float64(b.N), "cpu-ms/image")
 	})
 	b.Run("parallel", func(b *testing.B) {
 		start := time.Now()
@@ -145,23 +146,26 @@ func BenchmarkStages(b *testing.B) {
 	}
 	th, tw, _ := NaFlexSize(img.H, img.W, 16, 256)
 	resized, _ := Resize(img, tw, th, Bilinear)
-	b.Run("decode", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := Decode(data, DecodeOptions{}); err != nil {
-				b.Fatal(err)
-			}
+	cpuBench(b, "decode", func() {
+		if _, err := Decode(data, DecodeOptions{}); err != nil {
+			b.Fatal(err)
 		}
 	})
-	b.Run("resize", func(b *testing.B) {
-		for b.Loop() {
-			if _, err := Resize(img, tw, th, Bilinear); err != nil {
-				b.Fatal(err)
-			}
+	cpuBench(b, "resize", func() {
+		if _, err := Resize(img, tw, th, Bilinear); err != nil {
+			b.Fatal(err)
 		}
 	})
-	b.Run("patchify", func(b *testing.B) {
+	cpuBench(b, "patchify", func() { patchesOf(resized, benchCfg, 256) })
+}
+
+// cpuBench runs f as a benchmark reporting CPU ms per call.
+func cpuBench(b *testing.B, name string, f func()) {
+	b.Run(name, func(b *testing.B) {
+		cpu := processCPU()
 		for b.Loop() {
-			patchesOf(resized, benchCfg, 256)
+			f()
 		}
+		b.ReportMetric((processCPU()-cpu)*1000/float64(b.N), "cpu-ms/op")
 	})
 }

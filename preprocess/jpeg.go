@@ -47,15 +47,11 @@ func decodeJPEG(info jpegInfo, scaleTo image.Point) (*RGB, error) {
 			}
 		}
 	}
-	planes, err := decodeJPEGPlanes(info.data, scale)
+	img, err := decodeJPEGImage(info.data, scale)
 	if errors.Is(err, errJPEGUnsupported) {
 		return nil, fmt.Errorf("%w (gosig reads baseline and progressive Huffman-coded 8-bit JPEGs)", err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer planes.release()
-	return planes.toRGB()
+	return img, err
 }
 
 func clampU8(v int32) uint8 {

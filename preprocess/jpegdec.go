@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync"
 )
 
@@ -20,32 +21,42 @@ import (
 // coefficients (the fast path), which skips most of the inverse transform.
 
 // Scratch buffers are recycled between decodes: a 1080p 4:2:0 JPEG needs
-// 6 MB of coefficients and 3 MB of planes, and the resizer a 1 MB
-// intermediate image. These pools are caches, not state: what comes out of
-// them is fully overwritten (coefficients are cleared on the way in).
-var coefPool, bytePool sync.Pool
+// 3 MB of planes and 350 kB of unstuffed scan data (a progressive one also
+// 6 MB of coefficients), and the resizer a 1 MB intermediate image. Buffers
+// are pooled by power-of-two capacity, so that a request never meets a
+// buffer too small for it. These pools are caches, not state: what comes
+// out of them is fully overwritten, and coefficient buffers go back cleared.
+var coefPools, bytePools [64]sync.Pool
 
+// sizeClass returns the pool index for n elements: capacities are 1 << class.
+func sizeClass(n int) int { return bits.Len(uint(max(n, 1) - 1)) }
+
+// getCoefs returns n zero coefficients.
 func getCoefs(n int) []int16 {
-	if b, ok := coefPool.Get().(*[]int16); ok && cap(*b) >= n {
+	c := sizeClass(n)
+	if b, ok := coefPools[c].Get().(*[]int16); ok {
 		return (*b)[:n]
 	}
-	return make([]int16, n)
+	return make([]int16, n, 1<<c)
 }
 
+// putCoefs clears b and pools it; b must come from getCoefs.
 func putCoefs(b []int16) {
 	clear(b)
-	coefPool.Put(&b)
+	coefPools[sizeClass(cap(b))].Put(&b)
 }
 
 // getBytes returns a buffer of n bytes with arbitrary contents.
 func getBytes(n int) []byte {
-	if b, ok := bytePool.Get().(*[]byte); ok && cap(*b) >= n {
+	c := sizeClass(n)
+	if b, ok := bytePools[c].Get().(*[]byte); ok {
 		return (*b)[:n]
 	}
-	return make([]byte, n)
+	return make([]byte, n, 1<<c)
 }
 
-func putBytes(b []byte) { bytePool.Put(&b) }
+// putBytes pools b, which must come from getBytes.
+func putBytes(b []byte) { bytePools[sizeClass(cap(b))].Put(&b) }
 
 // errJPEGUnsupported marks JPEG variants this decoder does not handle.
 var errJPEGUnsupported = errors.New("unsupported JPEG variant")
@@ -134,59 +145,69 @@ func buildHuffTable(counts [16]uint8, vals []uint8) (*huffTable, error) {
 	return t, nil
 }
 
-// bitReader reads entropy-coded data MSB first. On a marker (0xFF followed
-// by anything but 0x00) or the end of the data it supplies zero bits, as
-// libjpeg does, and remembers that it ran dry.
+// bitReader reads a scan's entropy-coded data MSB first. The data up to the
+// next marker (a restart interval's, or the whole scan's) is first copied
+// without its stuffed zero bytes into seg, followed by zeros: past a marker
+// (0xFF followed by anything but 0x00) or the end of the file the reader
+// supplies zero bits, as libjpeg does. With no stuffing left to watch for,
+// the bit buffer is refilled eight bytes at a time without a branch.
 type bitReader struct {
-	data   []byte
-	pos    int
-	acc    uint64 // valid bits left-aligned
-	n      int
-	marker bool
-	dry    int   // zero bytes supplied past the data
-	err    error // first invalid code met
+	data []byte // the file
+	end  int    // where in data the segment's marker (or the end) is
+	seg  []byte // the segment unstuffed, then segPad zero bytes
+	lim  int    // the segment's length
+	pos  int    // next byte of seg to load, at most lim
+	acc  uint64 // the next bits, left-aligned: n valid ones, then later bits or zeros
+	n    uint   // valid bits in acc
+	err  error  // first invalid code met
 }
 
-func (br *bitReader) fill() {
-	// Fast path: eight bytes without 0xFF (no stuffing, no marker) are
-	// loaded at once; as many whole bytes as fit go in.
-	if !br.marker && br.pos+8 <= len(br.data) {
-		x := binary.BigEndian.Uint64(br.data[br.pos:])
-		if v := ^x; (v-0x0101010101010101)&^v&0x8080808080808080 == 0 {
-			k := (64 - br.n) >> 3
-			if k < 8 {
-				x = x >> (64 - 8*k) << (64 - 8*k)
-			}
-			br.acc |= x >> br.n
-			br.n += 8 * k
-			br.pos += k
-			return
+// segPad zero bytes follow a segment, so that a refill at its end reads zeros.
+const segPad = 8
+
+// start begins a segment at data[p], with an empty bit buffer.
+func (br *bitReader) start(p int) {
+	data := br.data
+	if cap(br.seg) < len(data)-p+segPad { // room for any segment of the scan
+		if br.seg != nil {
+			putBytes(br.seg)
 		}
+		br.seg = getBytes(len(data) + segPad)
 	}
-	for br.n <= 56 {
-		var b byte
-		switch {
-		case br.marker || br.pos >= len(br.data):
-			br.dry++
-		case br.data[br.pos] != 0xff:
-			b = br.data[br.pos]
-			br.pos++
-		case br.pos+1 < len(br.data) && br.data[br.pos+1] == 0x00:
-			b = 0xff
-			br.pos += 2
-		default:
-			br.marker = true
-			br.dry++
+	seg := br.seg[:0]
+	for {
+		i := bytes.IndexByte(data[p:], 0xff)
+		if i < 0 {
+			seg = append(seg, data[p:]...)
+			p = len(data)
+			break
 		}
-		br.acc |= uint64(b) << (56 - br.n)
-		br.n += 8
+		seg = append(seg, data[p:p+i]...)
+		p += i
+		if p+1 >= len(data) || data[p+1] != 0x00 {
+			break // a marker: the segment ends here
+		}
+		seg = append(seg, 0xff)
+		p += 2
 	}
+	br.end, br.lim = p, len(seg)
+	br.seg = append(seg, make([]byte, segPad)...)
+	br.pos, br.acc, br.n = 0, 0, 0
+}
+
+// refill tops the buffer up to at least 56 bits: it ORs in the eight bytes
+// at pos below the valid bits (bits already there are the same stream bits)
+// and counts the whole bytes that fitted (Giesen's branch-free refill).
+func (br *bitReader) refill() {
+	br.acc |= binary.BigEndian.Uint64(br.seg[br.pos:]) >> (br.n & 63)
+	br.pos = min(br.pos+int((63-br.n)>>3), br.lim)
+	br.n |= 56
 }
 
 // bits reads k ≤ 16 bits.
-func (br *bitReader) bits(k int) int32 {
+func (br *bitReader) bits(k uint) int32 {
 	if br.n < k {
-		br.fill()
+		br.refill()
 	}
 	v := int32(br.acc >> (64 - k)) // k = 0 reads nothing: Go's shift by 64 gives 0
 	br.acc <<= k
@@ -202,10 +223,10 @@ var errBadHuffman = errors.New("invalid JPEG: bad Huffman code")
 // as 0 (end of block), so callers check the error once per block.
 func (br *bitReader) decodeSym(t *huffTable) uint8 {
 	if br.n < 16 {
-		br.fill()
+		br.refill()
 	}
 	if e := t.lookup[br.acc>>(64-huffLookupBits)]; e != 0 {
-		l := int(e >> 8)
+		l := uint(e >> 8)
 		br.acc <<= l
 		br.n -= l
 		return uint8(e)
@@ -213,9 +234,10 @@ func (br *bitReader) decodeSym(t *huffTable) uint8 {
 	return br.decodeLong(t)
 }
 
-// decodeLong reads a symbol whose code is longer than the lookup width.
+// decodeLong reads a symbol whose code is longer than the lookup width; the
+// buffer holds at least 16 bits.
 func (br *bitReader) decodeLong(t *huffTable) uint8 {
-	for l := huffLookupBits + 1; l <= 16; l++ {
+	for l := uint(huffLookupBits + 1); l <= 16; l++ {
 		if code := int32(br.acc >> (64 - l)); code <= t.maxCode[l] {
 			br.acc <<= l
 			br.n -= l
@@ -226,19 +248,23 @@ func (br *bitReader) decodeLong(t *huffTable) uint8 {
 	return 0
 }
 
-// reset drops buffered bits (at a restart marker) and steps over the marker.
+// restart drops the buffered bits at a restart point and starts the next
+// segment after the RSTn marker, searching from the current segment's end
+// past any other bytes (fill bytes, garbage). At a marker of another kind
+// the new segment is empty: the reads that follow give zeros.
 func (br *bitReader) restart() {
-	br.acc, br.n, br.marker = 0, 0, false
-	for br.pos+1 < len(br.data) {
-		if br.data[br.pos] == 0xff && br.data[br.pos+1] >= 0xd0 && br.data[br.pos+1] <= 0xd7 {
-			br.pos += 2
-			return
+	p, data := br.end, br.data
+	for p+1 < len(data) {
+		if data[p] == 0xff && data[p+1] >= 0xd0 && data[p+1] <= 0xd7 {
+			p += 2
+			break
 		}
-		if br.data[br.pos] == 0xff && br.data[br.pos+1] != 0x00 && br.data[br.pos+1] != 0xff {
-			return // some other marker: leave it, the next fill supplies zeros
+		if data[p] == 0xff && data[p+1] != 0x00 && data[p+1] != 0xff {
+			break
 		}
-		br.pos++
+		p++
 	}
+	br.start(p)
 }
 
 // extend turns the s-bit magnitude v into a signed value (HUFF_EXTEND).
@@ -258,10 +284,13 @@ type jpegComp struct {
 	tq      int
 	bw, bh  int // blocks in the coefficient buffer (whole MCUs)
 	w, h8   int // component size in samples (libjpeg's downsampled_width/height)
-	coefs   []int16
 	pred    int32
 	dc, ac  int
-	present bool // appeared in a scan
+	present bool          // appeared in a scan
+	quant   [64]uint16    // the table latched at its first scan, as libjpeg does
+	coefs   []int16       // whole-image coefficients (multi-scan frames)
+	row     []int16       // one row of MCUs' coefficients (single-scan frames)
+	ext     []blockExtent // the extents of row's blocks
 }
 
 type jpegDecoder struct {
@@ -280,29 +309,69 @@ type jpegDecoder struct {
 	eobrun          int32
 	br              bitReader
 
+	// scale is the output size in eighths; out receives the image, created
+	// at the first scan of a single-scan frame or after the last scan.
+	scale int
+	out   *jpegOutput
+
 	// headerOnly stops parse at the first scan (for Probe); exif and xmp
 	// keep the first EXIF and XMP APP1 payloads, as PIL does.
 	headerOnly bool
 	exif, xmp  []byte
 }
 
-// decodeJPEGPlanes decodes data into one plane per component, each at the
-// component's own resolution (scale 8 for full size, or 4, 2, 1 eighths).
-// It returns the planes, their sizes, and the colour space libjpeg would
-// assume for the file.
-func decodeJPEGPlanes(data []byte, scale int) (*jpegPlanes, error) {
-	d := &jpegDecoder{data: data}
-	defer func() {
-		for _, c := range d.comps {
-			if c.coefs != nil {
-				putCoefs(c.coefs)
-			}
-		}
-	}()
+// decodeJPEGImage decodes data to RGB at scale eighths of its size (8: full
+// size; 4, 2, 1: the fast path's DCT-domain shrink).
+func decodeJPEGImage(data []byte, scale int) (*RGB, error) {
+	d := &jpegDecoder{data: data, scale: scale}
+	defer d.release()
 	if err := d.parse(); err != nil {
 		return nil, err
 	}
-	return d.output(scale)
+	if d.out == nil { // a progressive or multi-scan frame: output now
+		for i := range d.comps {
+			if !d.comps[i].present {
+				return nil, errors.New("invalid JPEG: a component has no scan")
+			}
+		}
+		o, err := d.newOutput()
+		if err != nil {
+			return nil, err
+		}
+		d.out = o
+		for my := 0; my < d.mcusY; my++ {
+			for i := range d.comps {
+				c := &d.comps[i]
+				for v := 0; v < c.v; v++ {
+					by := my*c.v + v
+					o.blockRow(c, i, by, c.coefs[by*c.bw*64:(by+1)*c.bw*64], nil)
+				}
+			}
+			o.emit()
+		}
+	}
+	if d.out.next != d.out.height {
+		return nil, errors.New("invalid JPEG: the scan ended early") // cannot happen: scans cover every MCU
+	}
+	return d.out.img, nil
+}
+
+// release returns pooled buffers.
+func (d *jpegDecoder) release() {
+	for _, c := range d.comps {
+		if c.coefs != nil {
+			putCoefs(c.coefs)
+		}
+		if c.row != nil {
+			putCoefs(c.row)
+		}
+	}
+	if d.out != nil {
+		d.out.release()
+	}
+	if d.br.seg != nil {
+		putBytes(d.br.seg)
+	}
 }
 
 func (d *jpegDecoder) parse() error {
@@ -435,7 +504,6 @@ func (d *jpegDecoder) parseSOF(seg []byte) error {
 		c.w = (d.width*c.h + d.maxH - 1) / d.maxH
 		c.h8 = (d.height*c.v + d.maxV - 1) / d.maxV
 		c.bw, c.bh = d.mcusX*c.h, d.mcusY*c.v
-		c.coefs = getCoefs(c.bw * c.bh * 64)
 	}
 	return nil
 }
@@ -520,7 +588,6 @@ func (d *jpegDecoder) decodeScan(seg []byte, pos int) (int, error) {
 		if scomps[i].dc > 3 || scomps[i].ac > 3 {
 			return 0, errors.New("invalid JPEG: bad table id in scan header")
 		}
-		scomps[i].present = true
 	}
 	ss, se := int(seg[1+2*ns]), int(seg[2+2*ns])
 	ah, al := int(seg[3+2*ns]>>4), int(seg[3+2*ns]&15)
@@ -534,30 +601,35 @@ func (d *jpegDecoder) decodeScan(seg []byte, pos int) (int, error) {
 			return 0, errors.New("invalid JPEG: scan uses a missing Huffman table")
 		}
 	}
-	d.br = bitReader{data: d.data, pos: pos}
+	if d.out != nil {
+		return 0, errors.New("invalid JPEG: a scan after a complete single-scan image")
+	}
+	for _, c := range scomps {
+		if !c.present { // libjpeg latches a component's table at its first scan
+			if !d.quantSet[c.tq] {
+				return 0, errors.New("invalid JPEG: missing quantisation table")
+			}
+			c.quant, c.present = d.quant[c.tq], true
+		}
+	}
+	// A sequential frame whose first scan holds every component streams
+	// into the output; any other keeps whole-image coefficients.
+	stream := !d.progressive && ns == len(d.comps) && d.comps[0].coefs == nil
+	for i := range d.comps {
+		stream = stream && d.comps[i].present
+	}
+	if !stream && d.comps[0].coefs == nil {
+		for i := range d.comps {
+			c := &d.comps[i]
+			c.coefs = getCoefs(c.bw * c.bh * 64)
+		}
+	}
+	d.br.data = d.data
+	d.br.start(pos)
 	for _, c := range scomps {
 		c.pred = 0
 	}
 	d.eobrun = 0
-
-	decodeBlock := func(c *jpegComp, blk []int16) error {
-		switch {
-		case !d.progressive:
-			return d.decodeBaseline(c, (*[64]int16)(blk))
-		case ss == 0 && ah == 0:
-			return d.decodeDCFirst(c, blk, al)
-		case ss == 0:
-			if d.br.bit() {
-				blk[0] |= 1 << al
-			}
-			return nil
-		case ah == 0:
-			return d.decodeACFirst(c, blk, ss, se, al)
-		default:
-			return d.decodeACRefine(c, blk, ss, se, al)
-		}
-	}
-
 	mcu := 0
 	restart := func() {
 		if d.restartInterval > 0 && mcu > 0 && mcu%d.restartInterval == 0 {
@@ -568,7 +640,12 @@ func (d *jpegDecoder) decodeScan(seg []byte, pos int) (int, error) {
 			d.eobrun = 0
 		}
 	}
-	if ns == 1 {
+	switch {
+	case stream:
+		if err := d.streamScan(scomps, restart, &mcu); err != nil {
+			return 0, err
+		}
+	case ns == 1:
 		// Non-interleaved: one block per MCU, over the component's own blocks.
 		c := scomps[0]
 		bx := (c.w + 7) / 8
@@ -577,13 +654,13 @@ func (d *jpegDecoder) decodeScan(seg []byte, pos int) (int, error) {
 			for x := 0; x < bx; x++ {
 				restart()
 				off := (y*c.bw + x) * 64
-				if err := decodeBlock(c, c.coefs[off:off+64]); err != nil {
+				if err := d.decodeBlock(c, (*[64]int16)(c.coefs[off:off+64]), ss, se, ah, al); err != nil {
 					return 0, err
 				}
 				mcu++
 			}
 		}
-	} else {
+	default:
 		for my := 0; my < d.mcusY; my++ {
 			for mx := 0; mx < d.mcusX; mx++ {
 				restart()
@@ -591,7 +668,7 @@ func (d *jpegDecoder) decodeScan(seg []byte, pos int) (int, error) {
 					for v := 0; v < c.v; v++ {
 						for h := 0; h < c.h; h++ {
 							off := ((my*c.v+v)*c.bw + mx*c.h + h) * 64
-							if err := decodeBlock(c, c.coefs[off:off+64]); err != nil {
+							if err := d.decodeBlock(c, (*[64]int16)(c.coefs[off:off+64]), ss, se, ah, al); err != nil {
 								return 0, err
 							}
 						}
@@ -602,42 +679,150 @@ func (d *jpegDecoder) decodeScan(seg []byte, pos int) (int, error) {
 		}
 	}
 	// Continue after the entropy-coded data: at the next marker.
-	p := d.br.pos
+	p := d.br.end
 	for p+1 < len(d.data) && !(d.data[p] == 0xff && d.data[p+1] != 0 && (d.data[p+1] < 0xd0 || d.data[p+1] > 0xd7)) {
 		p++
 	}
 	return p, nil
 }
 
-func (d *jpegDecoder) decodeBaseline(c *jpegComp, blk *[64]int16) error {
+// streamScan decodes a sequential scan of every component a row of MCUs at
+// a time into the components' row buffers and hands each row to the output:
+// the inverse DCT and colour conversion run while the row is in cache.
+func (d *jpegDecoder) streamScan(scomps []*jpegComp, restart func(), mcu *int) error {
+	o, err := d.newOutput()
+	if err != nil {
+		return err
+	}
+	d.out = o
+	for i := range d.comps {
+		c := &d.comps[i]
+		c.row = getCoefs(c.v * c.bw * 64)
+		c.ext = make([]blockExtent, c.v*c.bw)
+	}
+	for my := 0; my < d.mcusY; my++ {
+		for mx := 0; mx < d.mcusX; mx++ {
+			restart()
+			for _, c := range scomps {
+				for v := 0; v < c.v; v++ {
+					b := v*c.bw + mx*c.h
+					for h := 0; h < c.h; h++ {
+						last := d.decodeBaseline(c, (*[64]int16)(c.row[(b+h)*64:(b+h)*64+64]))
+						c.ext[b+h] = extentAfter[last&63]
+					}
+				}
+			}
+			if d.br.err != nil {
+				return d.br.err
+			}
+			*mcu++
+		}
+		for i := range d.comps {
+			c := &d.comps[i]
+			for v := 0; v < c.v; v++ {
+				o.blockRow(c, i, my*c.v+v, c.row[v*c.bw*64:(v+1)*c.bw*64], c.ext[v*c.bw:(v+1)*c.bw])
+			}
+			// Zero the blocks for the next row: only their rows that the
+			// extent says may hold coefficients.
+			for b, e := range c.ext {
+				clear(c.row[b*64 : b*64+int(e>>4)*8])
+			}
+		}
+		o.emit()
+	}
+	return nil
+}
+
+// decodeBlock decodes one block's part of a scan into whole-image
+// coefficients.
+func (d *jpegDecoder) decodeBlock(c *jpegComp, blk *[64]int16, ss, se, ah, al int) error {
+	switch {
+	case !d.progressive:
+		d.decodeBaseline(c, blk)
+		return d.br.err
+	case ss == 0 && ah == 0:
+		return d.decodeDCFirst(c, blk, al)
+	case ss == 0:
+		if d.br.bit() {
+			blk[0] |= 1 << al
+		}
+		return nil
+	case ah == 0:
+		return d.decodeACFirst(c, blk, ss, se, al)
+	default:
+		return d.decodeACRefine(c, blk, ss, se, al)
+	}
+}
+
+// decodeBaseline decodes a sequential block (which must be zero) and returns
+// the zig-zag index of its last non-zero coefficient (at least that: a
+// corrupt run may overshoot, so callers mask it). An invalid code sets
+// d.br.err.
+func (d *jpegDecoder) decodeBaseline(c *jpegComp, blk *[64]int16) int {
+	// The bit buffer lives in locals, so that it stays in registers; br is
+	// brought up to date around the rare call that uses it. Each symbol
+	// starts with a refill (at least 56 bits), which is cheaper than a
+	// mispredicted test; a symbol with its extra bits takes at most 32.
 	br := &d.br
-	s := br.decodeSym(d.dcTabs[c.dc]) & 15
-	c.pred += extend(br.bits(int(s)), s)
+	seg, lim := br.seg, br.lim
+	acc, n, pos := br.acc, br.n, br.pos
+	acc |= binary.BigEndian.Uint64(seg[pos:]) >> (n & 63)
+	pos = min(pos+int((63-n)>>3), lim)
+	n |= 56
+	dc := d.dcTabs[c.dc]
+	var s uint
+	if e := dc.lookup[acc>>(64-huffLookupBits)]; e != 0 {
+		l := uint(e>>8) & 63
+		acc <<= l
+		n -= l
+		s = uint(e & 15)
+	} else {
+		br.acc, br.n = acc, n
+		s = uint(br.decodeLong(dc) & 15)
+		acc, n = br.acc, br.n
+	}
+	c.pred += extend(int32(acc>>((64-s)&63)), uint8(s)) // for s = 0, extend gives 0
+	acc <<= s
+	n -= s
 	blk[0] = int16(c.pred)
 	ac := d.acTabs[c.ac]
+	fast := &ac.acFast
+	last := 0
 	for k := 1; k < 64; k++ {
-		if br.n < 32 {
-			br.fill()
-		}
-		if f := ac.acFast[br.acc>>(64-huffLookupBits)]; f != 0 {
-			l := int(f & 0xff)
-			br.acc <<= l
-			br.n -= l
+		acc |= binary.BigEndian.Uint64(seg[pos:]) >> (n & 63)
+		pos = min(pos+int((63-n)>>3), lim)
+		n |= 56
+		if f := fast[acc>>(64-huffLookupBits)]; f != 0 {
+			l := uint(f) & 63
+			acc <<= l
+			n -= l
 			if f&acFastEOB != 0 {
 				break
 			}
 			k += int(f>>8) & 0x7f
 			blk[zigzag[k&127]&63] = int16(f >> 16)
+			last = k
 			continue
 		}
-		rs := br.decodeSym(ac)
-		r, s := int(rs>>4), rs&15
+		var rs uint8
+		if e := ac.lookup[acc>>(64-huffLookupBits)]; e != 0 {
+			l := uint(e>>8) & 63
+			acc <<= l
+			n -= l
+			rs = uint8(e)
+		} else {
+			br.acc, br.n = acc, n
+			rs = br.decodeLong(ac)
+			acc, n = br.acc, br.n
+		}
+		r, s := int(rs>>4), uint(rs&15)
 		if s != 0 {
 			k += r
-			v := int32(br.acc >> (64 - int(s)))
-			br.acc <<= s
-			br.n -= int(s)
-			blk[zigzag[k&127]&63] = int16(extend(v, s))
+			v := int32(acc >> ((64 - s) & 63))
+			acc <<= s
+			n -= s
+			blk[zigzag[k&127]&63] = int16(extend(v, uint8(s)))
+			last = k
 		} else {
 			if r != 15 {
 				break
@@ -645,17 +830,18 @@ func (d *jpegDecoder) decodeBaseline(c *jpegComp, blk *[64]int16) error {
 			k += 15
 		}
 	}
-	return br.err
+	br.acc, br.n, br.pos = acc, n, pos
+	return min(last, 63)
 }
 
-func (d *jpegDecoder) decodeDCFirst(c *jpegComp, blk []int16, al int) error {
+func (d *jpegDecoder) decodeDCFirst(c *jpegComp, blk *[64]int16, al int) error {
 	s := d.br.decodeSym(d.dcTabs[c.dc]) & 15
-	c.pred += extend(d.br.bits(int(s)), s)
+	c.pred += extend(d.br.bits(uint(s)), s)
 	blk[0] = int16(c.pred << al)
 	return d.br.err
 }
 
-func (d *jpegDecoder) decodeACFirst(c *jpegComp, blk []int16, ss, se, al int) error {
+func (d *jpegDecoder) decodeACFirst(c *jpegComp, blk *[64]int16, ss, se, al int) error {
 	if d.eobrun > 0 {
 		d.eobrun--
 		return nil
@@ -666,12 +852,12 @@ func (d *jpegDecoder) decodeACFirst(c *jpegComp, blk []int16, ss, se, al int) er
 		r, s := int(rs>>4), rs&15
 		if s != 0 {
 			k += r
-			blk[zigzag[k]] = int16(extend(br.bits(int(s)), s) << al)
+			blk[zigzag[k]] = int16(extend(br.bits(uint(s)), s) << al)
 		} else {
 			if r != 15 {
 				d.eobrun = 1 << r
 				if r != 0 {
-					d.eobrun += br.bits(r)
+					d.eobrun += br.bits(uint(r))
 				}
 				d.eobrun--
 				break
@@ -682,7 +868,7 @@ func (d *jpegDecoder) decodeACFirst(c *jpegComp, blk []int16, ss, se, al int) er
 	return br.err
 }
 
-func (d *jpegDecoder) decodeACRefine(c *jpegComp, blk []int16, ss, se, al int) error {
+func (d *jpegDecoder) decodeACRefine(c *jpegComp, blk *[64]int16, ss, se, al int) error {
 	br, ac := &d.br, d.acTabs[c.ac]
 	p1, m1 := int16(1)<<al, int16(-1)<<al
 	refine := func(pos uint8) {
@@ -708,7 +894,7 @@ func (d *jpegDecoder) decodeACRefine(c *jpegComp, blk []int16, ss, se, al int) e
 			} else if r != 15 {
 				d.eobrun = 1 << r
 				if r != 0 {
-					d.eobrun += br.bits(r)
+					d.eobrun += br.bits(uint(r))
 				}
 				break
 			}

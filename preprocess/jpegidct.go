@@ -1,7 +1,7 @@
 package preprocess
 
 import (
-	"errors"
+	"encoding/binary"
 	"fmt"
 	"math"
 )
@@ -18,76 +18,131 @@ const (
 	jcsYCCK
 )
 
-// jpegPlanes holds one decoded plane per component, each at its own
-// (possibly subsampled, possibly DCT-scaled) resolution.
-type jpegPlanes struct {
-	width, height int // image size at the decoded scale
-	space         jpegColorSpace
-	planes        []jpegPlane
-	fancy         bool // libjpeg's do_fancy_upsampling applies (not at 1/8 scale)
-}
-
+// jpegPlane is one component's samples at the decoded scale.
 type jpegPlane struct {
 	pix    []uint8
 	stride int
 	w, h   int // real samples (libjpeg's downsampled_width/height)
 	hx, vx int // expansion to full resolution
+	filled int // rows the inverse DCT has written so far
 }
 
-// output runs the inverse DCT of every block at scale/8 and picks the colour
-// space.
-func (d *jpegDecoder) output(scale int) (*jpegPlanes, error) {
+// jpegOutput receives a frame's coefficients a row of MCUs at a time, runs
+// the inverse DCT of its blocks into each component's plane, and converts
+// every output row whose upsampling inputs are all in place to RGB at once,
+// while the plane rows it reads are still in cache. A baseline JPEG is fed
+// as it is entropy-decoded, so its coefficients never exist for the whole
+// image; a progressive one is fed from its coefficient buffers after the
+// last scan.
+type jpegOutput struct {
+	scale         int // in eighths: 8 is full size
+	width, height int // image size at the decoded scale
+	space         jpegColorSpace
+	fancy         bool // libjpeg's do_fancy_upsampling applies (not at 1/8 scale)
+	planes        []jpegPlane
+	img           *RGB
+	next          int // next output row to convert
+	bufs, rows    [][]uint8
+	cs            []int16       // column sums for fancyUpsampleAVX2
+	ext           []blockExtent // extents of a row of blocks without them
+}
+
+// newOutput checks that libjpeg could upsample the frame and allocates the
+// planes (pooled) and the image.
+func (d *jpegDecoder) newOutput() (*jpegOutput, error) {
 	for i := range d.comps {
-		c := &d.comps[i]
-		if !c.present {
-			return nil, errors.New("invalid JPEG: a component has no scan")
-		}
-		if !d.quantSet[c.tq] {
-			return nil, errors.New("invalid JPEG: missing quantisation table")
-		}
-		if d.maxH%c.h != 0 || d.maxV%c.v != 0 {
+		if c := &d.comps[i]; d.maxH%c.h != 0 || d.maxV%c.v != 0 {
 			return nil, fmt.Errorf("%w: fractional sampling factors", errJPEGUnsupported)
 		}
 	}
-	out := &jpegPlanes{
-		width:  (d.width*scale + 7) / 8,
-		height: (d.height*scale + 7) / 8,
-		fancy:  scale > 1,
+	s := d.scale
+	o := &jpegOutput{
+		scale:  s,
+		width:  (d.width*s + 7) / 8,
+		height: (d.height*s + 7) / 8,
+		space:  d.colorSpace(),
+		fancy:  s > 1,
 	}
-	out.space = d.colorSpace()
 	for i := range d.comps {
 		c := &d.comps[i]
 		p := jpegPlane{
-			stride: c.bw * scale,
-			w:      (c.w*scale + 7) / 8,
-			h:      (c.h8*scale + 7) / 8,
+			stride: c.bw * s,
+			w:      (c.w*s + 7) / 8,
+			h:      (c.h8*s + 7) / 8,
 			hx:     d.maxH / c.h,
 			vx:     d.maxV / c.v,
 		}
-		p.pix = getBytes(p.stride * c.bh * scale) // every sample is written below
-		q := &d.quant[c.tq]
-		for by := 0; by < c.bh; by++ {
-			for bx := 0; bx < c.bw; bx++ {
-				blk := c.coefs[(by*c.bw+bx)*64 : (by*c.bw+bx+1)*64]
-				dst := p.pix[by*scale*p.stride+bx*scale:]
-				if scale == 8 {
-					idctIslow(blk, q, dst, p.stride)
-				} else {
-					idctReduced(blk, q, dst, p.stride, scale)
-				}
+		// Every sample is written before it is read; the slack is for the
+		// AVX2 kernels.
+		p.pix = getBytes(p.stride*c.bh*s + planeSlack)[:p.stride*c.bh*s]
+		o.planes = append(o.planes, p)
+		buf := make([]uint8, max(o.width, 2*p.w)+planeSlack)
+		o.bufs = append(o.bufs, buf)
+		o.cs = make([]int16, max(len(o.cs), p.w+planeSlack))
+		o.ext = make([]blockExtent, max(len(o.ext), c.bw))
+	}
+	o.rows = make([][]uint8, len(o.planes))
+	o.img = NewRGB(o.width, o.height)
+	return o, nil
+}
+
+// blockRow runs the inverse DCT of block row by of component i: c.bw blocks
+// of coefficients, with their extents when the entropy decoder knows them
+// (nil: work them out).
+func (o *jpegOutput) blockRow(c *jpegComp, i, by int, coefs []int16, ext []blockExtent) {
+	pl := &o.planes[i]
+	s := o.scale
+	row := pl.pix[by*s*pl.stride:]
+	pl.filled = (by + 1) * s
+	if s != 8 {
+		for bx := 0; bx < c.bw; bx++ {
+			idctReduced((*[64]int16)(coefs[bx*64:bx*64+64]), &c.quant, row[bx*s:], pl.stride, s)
+		}
+		return
+	}
+	if ext == nil {
+		ext = o.ext[:c.bw]
+		for bx := range ext {
+			ext[bx] = extentOf((*[64]int16)(coefs[bx*64 : bx*64+64]))
+		}
+	}
+	_ = ext[c.bw-1]
+	_ = row[7*pl.stride+c.bw*8-1] // the kernel writes 8 rows of every block's tile
+	for bx := 0; bx < c.bw; bx++ {
+		if useAVX2 {
+			bx += idctRowAVX2((*[64]int16)(coefs[bx*64:]), &ext[bx], c.bw-bx, &c.quant, &row[bx*8], pl.stride)
+			if bx == c.bw {
+				break
 			}
 		}
-		out.planes = append(out.planes, p)
+		idctIslow((*[64]int16)(coefs[bx*64:bx*64+64]), &c.quant, ext[bx], row[bx*8:], pl.stride)
 	}
-	return out, nil
+}
+
+// emit converts the output rows whose plane rows are all written.
+func (o *jpegOutput) emit() {
+	for ; o.next < o.height; o.next++ {
+		y := o.next
+		for i := range o.planes {
+			pl := &o.planes[i]
+			need := y // the last plane row row() reads for output row y
+			if pl.vx > 1 {
+				need = y/pl.vx + 1
+			}
+			if min(need, pl.h-1) >= pl.filled {
+				return
+			}
+		}
+		o.convertRow(y)
+	}
 }
 
 // release returns the planes' memory to the pool.
-func (p *jpegPlanes) release() {
-	for _, pl := range p.planes {
+func (o *jpegOutput) release() {
+	for _, pl := range o.planes {
 		putBytes(pl.pix)
 	}
-	p.planes = nil
+	o.planes = nil
 }
 
 // colorSpace applies libjpeg's defaults: one component is grey; three are
@@ -155,40 +210,83 @@ const (
 	fix3072711026 = 25172
 )
 
-// idctIslow dequantises one block and writes its 8×8 samples, bit-exact with
-// libjpeg-turbo's jpeg_idct_islow (and its SIMD versions): the
-// Loeffler–Ligtenberg–Moschytz 8-point transform with 13-bit constants, a
-// column pass scaled up by 2^PASS1_BITS, a row pass descaled by
-// 2^(PASS1_BITS+3), and the range-limit table. The arithmetic is 64-bit, as
-// libjpeg's JLONG is on LP64 systems.
-func idctIslow(blk []int16, q *[64]uint16, dst []uint8, stride int) {
-	blk = blk[:64]
-	q = (*[64]uint16)(q[:64])
-	// A block with only a DC term is flat: both passes reduce to this.
-	ac := int16(0)
-	for _, c := range blk[1:] {
-		ac |= c
+// blockExtent describes which coefficients of a block may be non-zero: the
+// number of coefficient rows (high nibble) and columns (low nibble) that
+// hold them, each 1–8. The inverse DCT skips the rest, which are zero.
+type blockExtent uint8
+
+// dcOnly is the extent of a block whose AC coefficients are all zero.
+const dcOnly blockExtent = 0x11
+
+// extentAfter[k] is the extent of a block whose coefficients past zig-zag
+// position k are all zero (what the baseline decoder knows for free).
+var extentAfter = func() (t [64]blockExtent) {
+	rows, cols := 0, 0
+	for k := range t {
+		rows, cols = max(rows, int(zigzag[k]>>3)), max(cols, int(zigzag[k]&7))
+		t[k] = blockExtent((rows+1)<<4 | (cols + 1))
 	}
-	if ac == 0 {
-		dc := int64(blk[0]) * int64(q[0])
-		v := idctLimit[int32(((dc<<idctPass1Bits)+1<<(idctPass1Bits+2))>>(idctPass1Bits+3))&1023]
+	return t
+}()
+
+// extentOf computes a block's extent by looking at every coefficient.
+func extentOf(b *[64]int16) blockExtent {
+	var cols [8]int16
+	rows := 0
+	for r := 0; r < 8; r++ {
+		row := b[r*8 : r*8+8 : r*8+8]
+		if row[0]|row[1]|row[2]|row[3]|row[4]|row[5]|row[6]|row[7] != 0 {
+			rows = r
+		}
+		for x, v := range row {
+			cols[x] |= v
+		}
+	}
+	nc := 0
+	for x, v := range cols {
+		if v != 0 {
+			nc = x
+		}
+	}
+	return blockExtent((rows+1)<<4 | (nc + 1))
+}
+
+// idctIslow dequantises one block and writes its 8×8 samples, bit-exact with
+// libjpeg-turbo's jpeg_idct_islow (and its SIMD versions on the coefficients
+// real encoders produce): the Loeffler–Ligtenberg–Moschytz 8-point
+// transform with 13-bit constants, a column pass scaled up by 2^PASS1_BITS
+// into a 32-bit workspace, a row pass descaled by 2^(PASS1_BITS+3), and the
+// range-limit table. The arithmetic is 64-bit, as libjpeg's JLONG is on LP64
+// systems.
+//
+// ext bounds the non-zero coefficients: columns past it are zero and skipped
+// (their workspace columns are zero, exactly what the transform of zeros
+// gives), a block with only its first coefficient row makes eight equal
+// workspace rows, so one output row is computed and copied, and a block with
+// only its DC coefficient is flat. Each shortcut drops only terms that are
+// exactly zero, so the samples are those of the full transform.
+func idctIslow(blk *[64]int16, q *[64]uint16, ext blockExtent, dst []uint8, stride int) {
+	nr, nc := int(ext>>4), int(ext&15)
+	_ = dst[7*stride+7]
+	if ext == dcOnly {
+		ws := int32(int64(blk[0]) * int64(q[0]) << idctPass1Bits)
+		v := idctLimit[int32((int64(ws)+1<<(idctPass1Bits+2))>>(idctPass1Bits+3))&1023]
+		fill := uint64(v) * 0x0101010101010101
 		for y := 0; y < 8; y++ {
-			row := dst[y*stride : y*stride+8 : y*stride+8]
-			for i := range row {
-				row[i] = v
-			}
+			binary.LittleEndian.PutUint64(dst[y*stride:], fill)
 		}
 		return
 	}
 	var ws [64]int32
-	// Pass 1: columns.
-	for x := 0; x < 8; x++ {
-		if blk[8+x] == 0 && blk[16+x] == 0 && blk[24+x] == 0 && blk[32+x] == 0 &&
-			blk[40+x] == 0 && blk[48+x] == 0 && blk[56+x] == 0 {
+	// Pass 1: columns (only the first nc can be non-zero).
+	for x := range 8 {
+		if x == nc {
+			break
+		}
+		if nr == 1 || blk[8+x]|blk[16+x]|blk[24+x]|blk[32+x]|blk[40+x]|blk[48+x]|blk[56+x] == 0 {
 			dc := int32(int64(blk[x]) * int64(q[x]) << idctPass1Bits)
-			for r := 0; r < 8; r++ {
-				ws[r*8+x] = dc
-			}
+			ws[x], ws[8+x], ws[16+x], ws[24+x] = dc, dc, dc, dc
+			ws[32+x], ws[40+x], ws[48+x], ws[56+x] = dc, dc, dc, dc
 			continue
 		}
 		in0 := int64(blk[x]) * int64(q[x])
@@ -199,74 +297,98 @@ func idctIslow(blk []int16, q *[64]uint16, dst []uint8, stride int) {
 		in5 := int64(blk[40+x]) * int64(q[40+x])
 		in6 := int64(blk[48+x]) * int64(q[48+x])
 		in7 := int64(blk[56+x]) * int64(q[56+x])
-		o0, o1, o2, o3, o4, o5, o6, o7 := idct8(in0, in1, in2, in3, in4, in5, in6, in7)
+		// Even part.
+		z1 := (in2 + in6) * fix0541196100
+		tmp2 := z1 - in6*fix1847759065
+		tmp3 := z1 + in2*fix0765366865
+		tmp0 := (in0 + in4) << idctConstBits
+		tmp1 := (in0 - in4) << idctConstBits
+		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
+		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
+		// Odd part.
+		z1 = in7 + in1
+		z2 := in5 + in3
+		z3 := in7 + in3
+		z4 := in5 + in1
+		z5 := (z3 + z4) * fix1175875602
+		t0 := in7 * fix0298631336
+		t1 := in5 * fix2053119869
+		t2 := in3 * fix3072711026
+		t3 := in1 * fix1501321110
+		z1 *= -fix0899976223
+		z2 *= -fix2562915447
+		z3 = z3*-fix1961570560 + z5
+		z4 = z4*-fix0390180644 + z5
+		t0 += z1 + z3
+		t1 += z2 + z4
+		t2 += z2 + z3
+		t3 += z1 + z4
 		const n = idctConstBits - idctPass1Bits
 		const r = 1 << (n - 1)
-		ws[x] = int32((o0 + r) >> n)
-		ws[8+x] = int32((o1 + r) >> n)
-		ws[16+x] = int32((o2 + r) >> n)
-		ws[24+x] = int32((o3 + r) >> n)
-		ws[32+x] = int32((o4 + r) >> n)
-		ws[40+x] = int32((o5 + r) >> n)
-		ws[48+x] = int32((o6 + r) >> n)
-		ws[56+x] = int32((o7 + r) >> n)
+		ws[x] = int32((tmp10 + t3 + r) >> n)
+		ws[56+x] = int32((tmp10 - t3 + r) >> n)
+		ws[8+x] = int32((tmp11 + t2 + r) >> n)
+		ws[48+x] = int32((tmp11 - t2 + r) >> n)
+		ws[16+x] = int32((tmp12 + t1 + r) >> n)
+		ws[40+x] = int32((tmp12 - t1 + r) >> n)
+		ws[24+x] = int32((tmp13 + t0 + r) >> n)
+		ws[32+x] = int32((tmp13 - t0 + r) >> n)
 	}
-	// Pass 2: rows.
-	const n = idctConstBits + idctPass1Bits + 3
-	const r = 1 << (n - 1)
-	for y := 0; y < 8; y++ {
-		w := ws[y*8 : y*8+8 : y*8+8]
+	// Pass 2: rows. With one coefficient row, all eight workspace rows are
+	// equal.
+	rows := 8
+	if nr == 1 {
+		rows = 1
+	}
+	for y := 0; y < rows; y++ {
+		w := (*[8]int32)(ws[y*8 : y*8+8])
 		out := dst[y*stride : y*stride+8 : y*stride+8]
-		if w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0 {
+		if nc == 1 || w[1]|w[2]|w[3]|w[4]|w[5]|w[6]|w[7] == 0 {
 			v := idctLimit[int32((int64(w[0])+1<<(idctPass1Bits+2))>>(idctPass1Bits+3))&1023]
-			for i := range out {
-				out[i] = v
-			}
+			binary.LittleEndian.PutUint64(out, uint64(v)*0x0101010101010101)
 			continue
 		}
-		o0, o1, o2, o3, o4, o5, o6, o7 := idct8(int64(w[0]), int64(w[1]), int64(w[2]), int64(w[3]), int64(w[4]), int64(w[5]), int64(w[6]), int64(w[7]))
-		out[0] = idctLimit[int32((o0+r)>>n)&1023]
-		out[1] = idctLimit[int32((o1+r)>>n)&1023]
-		out[2] = idctLimit[int32((o2+r)>>n)&1023]
-		out[3] = idctLimit[int32((o3+r)>>n)&1023]
-		out[4] = idctLimit[int32((o4+r)>>n)&1023]
-		out[5] = idctLimit[int32((o5+r)>>n)&1023]
-		out[6] = idctLimit[int32((o6+r)>>n)&1023]
-		out[7] = idctLimit[int32((o7+r)>>n)&1023]
+		in0, in1, in2, in3 := int64(w[0]), int64(w[1]), int64(w[2]), int64(w[3])
+		in4, in5, in6, in7 := int64(w[4]), int64(w[5]), int64(w[6]), int64(w[7])
+		z1 := (in2 + in6) * fix0541196100
+		tmp2 := z1 - in6*fix1847759065
+		tmp3 := z1 + in2*fix0765366865
+		tmp0 := (in0 + in4) << idctConstBits
+		tmp1 := (in0 - in4) << idctConstBits
+		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
+		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
+		z1 = in7 + in1
+		z2 := in5 + in3
+		z3 := in7 + in3
+		z4 := in5 + in1
+		z5 := (z3 + z4) * fix1175875602
+		t0 := in7 * fix0298631336
+		t1 := in5 * fix2053119869
+		t2 := in3 * fix3072711026
+		t3 := in1 * fix1501321110
+		z1 *= -fix0899976223
+		z2 *= -fix2562915447
+		z3 = z3*-fix1961570560 + z5
+		z4 = z4*-fix0390180644 + z5
+		t0 += z1 + z3
+		t1 += z2 + z4
+		t2 += z2 + z3
+		t3 += z1 + z4
+		const n = idctConstBits + idctPass1Bits + 3
+		const r = 1 << (n - 1)
+		lim := &idctLimit
+		out[0] = lim[int32((tmp10+t3+r)>>n)&1023]
+		out[7] = lim[int32((tmp10-t3+r)>>n)&1023]
+		out[1] = lim[int32((tmp11+t2+r)>>n)&1023]
+		out[6] = lim[int32((tmp11-t2+r)>>n)&1023]
+		out[2] = lim[int32((tmp12+t1+r)>>n)&1023]
+		out[5] = lim[int32((tmp12-t1+r)>>n)&1023]
+		out[3] = lim[int32((tmp13+t0+r)>>n)&1023]
+		out[4] = lim[int32((tmp13-t0+r)>>n)&1023]
 	}
-}
-
-// idct8 is the 1-D transform of jidctint.c on dequantised inputs, before the
-// final descale.
-func idct8(in0, in1, in2, in3, in4, in5, in6, in7 int64) (o0, o1, o2, o3, o4, o5, o6, o7 int64) {
-	// Even part.
-	z1 := (in2 + in6) * fix0541196100
-	tmp2 := z1 - in6*fix1847759065
-	tmp3 := z1 + in2*fix0765366865
-	tmp0 := (in0 + in4) << idctConstBits
-	tmp1 := (in0 - in4) << idctConstBits
-	tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
-	tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
-	// Odd part.
-	t0, t1, t2, t3 := in7, in5, in3, in1
-	z1 = t0 + t3
-	z2 := t1 + t2
-	z3 := t0 + t2
-	z4 := t1 + t3
-	z5 := (z3 + z4) * fix1175875602
-	t0 *= fix0298631336
-	t1 *= fix2053119869
-	t2 *= fix3072711026
-	t3 *= fix1501321110
-	z1 *= -fix0899976223
-	z2 *= -fix2562915447
-	z3 = z3*-fix1961570560 + z5
-	z4 = z4*-fix0390180644 + z5
-	t0 += z1 + z3
-	t1 += z2 + z4
-	t2 += z2 + z3
-	t3 += z1 + z4
-	return tmp10 + t3, tmp11 + t2, tmp12 + t1, tmp13 + t0, tmp13 - t0, tmp12 - t1, tmp11 - t2, tmp10 - t3
+	for y := rows; y < 8; y++ {
+		copy(dst[y*stride:y*stride+8], dst[:8])
+	}
 }
 
 // Reduced inverse DCTs for decoding at 1/2, 1/4 and 1/8 scale: the s-point
@@ -294,9 +416,7 @@ func idct4(i0, i1, i2, i3 int64) (o0, o1, o2, o3 int64) {
 }
 
 // idctReduced writes an s×s block (s = 1, 2 or 4).
-func idctReduced(blk []int16, q *[64]uint16, dst []uint8, stride, s int) {
-	b := (*[64]int16)(blk[:64])
-	q = (*[64]uint16)(q[:64])
+func idctReduced(b *[64]int16, q *[64]uint16, dst []uint8, stride, s int) {
 	const shift = 2 * reducedBits
 	const round = 1 << (shift - 1)
 	dc := int64(b[0]) * int64(q[0])
@@ -340,53 +460,48 @@ func idctReduced(blk []int16, q *[64]uint16, dst []uint8, stride, s int) {
 	}
 }
 
-// toRGB converts decoded planes to RGB as libjpeg-turbo with PIL's settings
-// does: each plane upsampled to full size (fancy upsampling where libjpeg
-// uses it), then YCbCr→RGB with jdcolor.c's tables, or for CMYK and YCCK
-// files PIL's inverted-CMYK reading and cmyk2rgb. It works a row at a time.
-func (p *jpegPlanes) toRGB() (*RGB, error) {
-	w, h := p.width, p.height
-	out := NewRGB(w, h)
-	rows := make([][]uint8, len(p.planes))
-	bufs := make([][]uint8, len(p.planes))
-	for i, pl := range p.planes {
-		bufs[i] = make([]uint8, max(w, 2*pl.w))
+// convertRow makes output row y as libjpeg-turbo with PIL's settings does:
+// each plane upsampled to full size (fancy upsampling where libjpeg uses
+// it), then YCbCr→RGB with jdcolor.c's tables, or for CMYK and YCCK files
+// PIL's inverted-CMYK reading and cmyk2rgb.
+func (o *jpegOutput) convertRow(y int) {
+	w := o.width
+	rows := o.rows
+	for i := range o.planes {
+		rows[i] = o.planes[i].row(y, w, o.fancy, o.bufs[i], o.cs)
 	}
-	t := yccTab
-	for y := 0; y < h; y++ {
-		for i := range p.planes {
-			rows[i] = p.planes[i].row(y, w, p.fancy, bufs[i])
+	out := o.img.Pix[y*w*3 : (y+1)*w*3]
+	switch o.space {
+	case jcsGray:
+		for x, v := range rows[0][:w] {
+			out[3*x], out[3*x+1], out[3*x+2] = v, v, v
 		}
-		o := out.Pix[y*w*3 : (y+1)*w*3]
-		switch p.space {
-		case jcsGray:
-			for x, v := range rows[0][:w] {
-				o[3*x], o[3*x+1], o[3*x+2] = v, v, v
+	case jcsRGB:
+		r, g, b := rows[0][:w], rows[1][:w], rows[2][:w]
+		for x := range r {
+			out[3*x], out[3*x+1], out[3*x+2] = r[x], g[x], b[x]
+		}
+	case jcsYCbCr:
+		yp, cb, cr := rows[0][:w], rows[1][:w], rows[2][:w]
+		if n := w &^ 15; useAVX2 && n > 0 {
+			yccToRGBAVX2(&yp[0], &cb[0], &cr[0], n, &out[0])
+			yp, cb, cr, out = yp[n:], cb[n:], cr[n:], out[3*n:]
+		}
+		yccToRGB(yp, cb, cr, out)
+	case jcsCMYK, jcsYCCK:
+		t := yccTab
+		for x := 0; x < w; x++ {
+			c, m, yy, k := rows[0][x], rows[1][x], rows[2][x], rows[3][x]
+			if o.space == jcsYCCK { // jdcolor.c ycck_cmyk_convert
+				Y, cb, cr := int32(c), m, yy
+				c = 255 - clampU8(Y+t.crR[cr])
+				m = 255 - clampU8(Y+(t.cbG[cb]+t.crG[cr])>>16)
+				yy = 255 - clampU8(Y+t.cbB[cb])
 			}
-		case jcsRGB:
-			r, g, b := rows[0][:w], rows[1][:w], rows[2][:w]
-			for x := range r {
-				o[3*x], o[3*x+1], o[3*x+2] = r[x], g[x], b[x]
-			}
-		case jcsYCbCr:
-			yccToRGB(rows[0][:w], rows[1][:w], rows[2][:w], o)
-		case jcsCMYK, jcsYCCK:
-			for x := 0; x < w; x++ {
-				c, m, yy, k := rows[0][x], rows[1][x], rows[2][x], rows[3][x]
-				if p.space == jcsYCCK { // jdcolor.c ycck_cmyk_convert
-					Y, cb, cr := int32(c), m, yy
-					c = 255 - clampU8(Y+t.crR[cr])
-					m = 255 - clampU8(Y+(t.cbG[cb]+t.crG[cr])>>16)
-					yy = 255 - clampU8(Y+t.cbB[cb])
-				}
-				// PIL reads 4-component JPEGs as Adobe-inverted CMYK ("CMYK;I").
-				o[3*x], o[3*x+1], o[3*x+2] = cmykToRGB(^c, ^m, ^yy, ^k)
-			}
-		default:
-			return nil, errors.New("unknown JPEG colour space")
+			// PIL reads 4-component JPEGs as Adobe-inverted CMYK ("CMYK;I").
+			out[3*x], out[3*x+1], out[3*x+2] = cmykToRGB(^c, ^m, ^yy, ^k)
 		}
 	}
-	return out, nil
 }
 
 // row returns output row y of the plane upsampled to width w (in buf when
@@ -396,7 +511,7 @@ func (p *jpegPlanes) toRGB() (*RGB, error) {
 // likewise), each with its rounding biases; otherwise, and for other integer
 // factors, replication. Rows past the top and bottom repeat the edge row, as
 // libjpeg's context rows do.
-func (pl *jpegPlane) row(y, w int, fancy bool, buf []uint8) []uint8 {
+func (pl *jpegPlane) row(y, w int, fancy bool, buf []uint8, cs []int16) []uint8 {
 	src := func(i int) []uint8 {
 		i = max(0, min(pl.h-1, i))
 		return pl.pix[i*pl.stride : i*pl.stride+pl.w]
@@ -405,7 +520,11 @@ func (pl *jpegPlane) row(y, w int, fancy bool, buf []uint8) []uint8 {
 	case pl.hx == 1 && pl.vx == 1:
 		return src(y)
 	case fancy && pl.hx == 2 && pl.vx == 1 && pl.w > 2:
-		h2v1Fancy(src(y), buf)
+		if useAVX2 {
+			pl.fancyAVX2(src(y), nil, buf, cs)
+		} else {
+			h2v1Fancy(src(y), buf)
+		}
 	case fancy && pl.hx == 1 && pl.vx == 2:
 		near, far, bias := src(y/2), src(y/2-1), int32(1)
 		if y%2 == 1 {
@@ -421,7 +540,11 @@ func (pl *jpegPlane) row(y, w int, fancy bool, buf []uint8) []uint8 {
 		if y%2 == 1 {
 			far = src(y/2 + 1)
 		}
-		h2v2Fancy(near, far, buf)
+		if useAVX2 {
+			pl.fancyAVX2(near, far, buf, cs)
+		} else {
+			h2v2Fancy(near, far, buf)
+		}
 	default:
 		s := src(y / pl.vx)
 		d := buf[:w]
@@ -430,6 +553,26 @@ func (pl *jpegPlane) row(y, w int, fancy bool, buf []uint8) []uint8 {
 		}
 	}
 	return buf
+}
+
+// planeSlack is the room left after a plane, its row buffers and the
+// column-sum scratch for the AVX2 kernels, which work 16 samples at a time.
+const planeSlack = 64
+
+// fancyAVX2 runs fancyUpsampleAVX2 on rows of pl (far nil for h2v1), after
+// checking that the kernel's reads and writes past the row stay inside pl's
+// buffer, buf and cs.
+func (pl *jpegPlane) fancyAVX2(near, far, buf []uint8, cs []int16) {
+	n := len(near)
+	_ = near[: n+15 : n+15]
+	_ = cs[n+17]
+	_ = buf[2*n+31]
+	var farp *uint8
+	if far != nil {
+		_ = far[: n+15 : n+15]
+		farp = &far[0]
+	}
+	fancyUpsampleAVX2(&near[0], farp, n, &cs[0], &buf[0])
 }
 
 // yccToRGB converts one row with jdcolor.c's ycc_rgb_convert. The clamp is a

@@ -275,40 +275,91 @@ func Resize(img *RGB, w, h int, f Filter) (*RGB, error) {
 }
 
 // resampleHorizontal resizes rows [y0, y1) of in along x with the taps c.
-// The inner loop walks the taps two at a time by reslicing, which lets the
-// compiler drop its bounds checks.
 func resampleHorizontal(in *RGB, y0, y1 int, c coeffs) *RGB {
 	ow := len(c.start)
 	out := &RGB{W: ow, H: y1 - y0, Pix: getBytes(ow * (y1 - y0) * 3)} // fully written
+	if useAVX2 && horizontalAVX2(in, y0, y1, c, out) {
+		return out
+	}
 	inStride := in.W * 3
-	const half = int32(1) << (precisionBits - 1)
 	for y := y0; y < y1; y++ {
-		src := in.Pix[y*inStride : (y+1)*inStride]
-		dst := out.Pix[(y-y0)*ow*3 : (y-y0+1)*ow*3]
-		for xx := 0; xx < ow; xx++ {
-			k := c.k[xx*c.ksize : xx*c.ksize+c.count[xx]]
-			s := src[c.start[xx]*3:]
-			s = s[:3*len(k)]
-			s0, s1, s2 := half, half, half
-			for len(k) >= 2 && len(s) >= 6 {
-				k0, k1 := k[0], k[1]
-				s0 += int32(s[0])*k0 + int32(s[3])*k1
-				s1 += int32(s[1])*k0 + int32(s[4])*k1
-				s2 += int32(s[2])*k0 + int32(s[5])*k1
-				k, s = k[2:], s[6:]
-			}
-			if len(k) == 1 && len(s) >= 3 {
-				s0 += int32(s[0]) * k[0]
-				s1 += int32(s[1]) * k[0]
-				s2 += int32(s[2]) * k[0]
-			}
-			d := dst[xx*3 : xx*3+3 : xx*3+3]
-			d[0] = clip8(s0)
-			d[1] = clip8(s1)
-			d[2] = clip8(s2)
-		}
+		horizontalRow(in.Pix[y*inStride:(y+1)*inStride], out.Pix[(y-y0)*ow*3:(y-y0+1)*ow*3], c)
 	}
 	return out
+}
+
+// horizontalRow resamples one row. The inner loop walks the taps two at a
+// time by reslicing, which lets the compiler drop its bounds checks.
+func horizontalRow(src, dst []uint8, c coeffs) {
+	const half = int32(1) << (precisionBits - 1)
+	for xx := range c.start {
+		k := c.k[xx*c.ksize : xx*c.ksize+c.count[xx]]
+		s := src[c.start[xx]*3:]
+		s = s[:3*len(k)]
+		s0, s1, s2 := half, half, half
+		for len(k) >= 2 && len(s) >= 6 {
+			k0, k1 := k[0], k[1]
+			s0 += int32(s[0])*k0 + int32(s[3])*k1
+			s1 += int32(s[1])*k0 + int32(s[4])*k1
+			s2 += int32(s[2])*k0 + int32(s[5])*k1
+			k, s = k[2:], s[6:]
+		}
+		if len(k) == 1 && len(s) >= 3 {
+			s0 += int32(s[0]) * k[0]
+			s1 += int32(s[1]) * k[0]
+			s2 += int32(s[2]) * k[0]
+		}
+		d := dst[xx*3 : xx*3+3 : xx*3+3]
+		d[0] = clip8(s0)
+		d[1] = clip8(s1)
+		d[2] = clip8(s2)
+	}
+}
+
+// horizontalAVX2 is the horizontal pass with the AVX2 kernels: each row is
+// split into R, G and B planes, then every output pixel takes, per channel,
+// the dot product of 16·chunks samples with its taps padded with zeros. The
+// sums are the scalar code's modulo 2^32, which is what a 32-bit
+// accumulator holds. It returns false, having done nothing, for taps too
+// large to split into 16-bit halves (|tap| ≥ 2^26, 16 times PIL's unit;
+// PIL's filters stay near 1).
+func horizontalAVX2(in *RGB, y0, y1 int, c coeffs, out *RGB) bool {
+	ow := len(c.start)
+	chunks := (c.ksize + 15) / 16
+	taps := 16 * chunks
+	k := make([]int16, ow*2*taps)
+	starts := make([]int32, ow)
+	for i, st := range c.start {
+		starts[i] = int32(st)
+		for t, v := range c.k[i*c.ksize : i*c.ksize+c.count[i]] {
+			if v >= 1<<26 || v < -1<<26 {
+				return false
+			}
+			j := i*2*taps + t/16*32 + t%16
+			k[j], k[j+16] = int16(v>>11), int16(v&(1<<11-1))
+		}
+	}
+	// Each plane has room for the reads past the last start; what is there
+	// meets zero taps.
+	pstride := (in.W + taps + 31) &^ 31
+	planes := getBytes(3 * pstride)
+	r, g, b := planes[:pstride], planes[pstride:2*pstride], planes[2*pstride:]
+	_ = b[c.start[ow-1]+taps-1]
+	inStride := in.W * 3
+	for y := y0; y < y1; y++ {
+		row := in.Pix[y*inStride : (y+1)*inStride]
+		n := in.W &^ 15
+		if n > 0 {
+			deinterleaveAVX2(&row[0], n, &r[0], &g[0], &b[0])
+		}
+		for x := n; x < in.W; x++ {
+			r[x], g[x], b[x] = row[3*x], row[3*x+1], row[3*x+2]
+		}
+		dst := out.Pix[(y-y0)*ow*3 : (y-y0+1)*ow*3]
+		resampleRowAVX2(&planes[0], pstride, &starts[0], &k[0], ow, chunks, &dst[0])
+	}
+	putBytes(planes)
+	return true
 }
 
 // resampleVertical resizes in along y to oh rows with the taps c. Each output
@@ -318,27 +369,40 @@ func resampleVertical(in *RGB, oh int, c coeffs) *RGB {
 	rowLen := in.W * 3
 	out := &RGB{W: in.W, H: oh, Pix: make([]uint8, rowLen*oh)}
 	acc := make([]int32, rowLen)
-	const half = int32(1) << (precisionBits - 1)
 	for yy := 0; yy < oh; yy++ {
-		for i := range acc {
-			acc[i] = half
-		}
-		n := c.count[yy]
-		k := c.k[yy*c.ksize : yy*c.ksize+n]
-		for t, kv := range k {
-			row := in.Pix[(c.start[yy]+t)*rowLen : (c.start[yy]+t+1)*rowLen]
-			row = row[:len(acc)]
-			for i, p := range row {
-				acc[i] += int32(p) * kv
-			}
-		}
+		k := c.k[yy*c.ksize : yy*c.ksize+c.count[yy]]
+		src := in.Pix[c.start[yy]*rowLen : (c.start[yy]+len(k))*rowLen]
 		dst := out.Pix[yy*rowLen : (yy+1)*rowLen]
-		dst = dst[:len(acc)]
-		for i, a := range acc {
-			dst[i] = clip8(a)
+		x := 0
+		if n := rowLen &^ 7; useAVX2 && n > 0 && len(k) > 0 {
+			resampleColsAVX2(&src[0], rowLen, &k[0], len(k), n, &dst[0])
+			x = n
 		}
+		verticalCols(src, rowLen, k, dst, acc, x)
 	}
 	return out
+}
+
+// verticalCols computes columns [x, len(dst)) of one output row of the
+// vertical pass from the tap rows in src (rowLen apart).
+func verticalCols(src []uint8, rowLen int, k []int32, dst []uint8, acc []int32, x int) {
+	const half = int32(1) << (precisionBits - 1)
+	acc = acc[x:len(dst)]
+	for i := range acc {
+		acc[i] = half
+	}
+	for t, kv := range k {
+		row := src[t*rowLen+x : (t+1)*rowLen]
+		row = row[:len(acc)]
+		for i, p := range row {
+			acc[i] += int32(p) * kv
+		}
+	}
+	dst = dst[x:]
+	dst = dst[:len(acc)]
+	for i, a := range acc {
+		dst[i] = clip8(a)
+	}
 }
 
 // resizeNearest reproduces PIL's nearest-neighbour resize, which runs the
