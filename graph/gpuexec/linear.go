@@ -36,16 +36,16 @@ type regTile struct{ tm, tn int }
 // shader names the generated WGSL file of the tile.
 func (t regTile) shader() string { return fmt.Sprintf("linear_reg_%dx%d.wgsl", t.tm, t.tn) }
 
-// linearRegTiles are the generated tiles: 16×16 for most layers and 8×32
+// linearRegTiles are the generated tiles: 32×24 for most layers and 8×32
 // for layers of at most linearSmallM rows, where a taller tile would mostly
-// compute clamped copies of the last row. Larger tiles read less per
-// multiply-add but lavapipe compiles a kernel on its first dispatch, and
-// 24×16 already took 5 s there on a busy 2-core machine, past the point
-// where wgpu 0.17 gives up waiting for a submission (see the package's
-// report on Poll); 16×16 compiles in about 3 s and ran within the noise of
-// 16×24 and 24×16 (tile sizes from 8×32 to 32×24 measured at SigLIP2-base
-// shapes).
-var linearRegTiles = []regTile{{16, 16}, {8, 32}}
+// compute clamped copies of the last row. On lavapipe (2 cores, 256-bit,
+// LLVM 15) at SigLIP2-base's shapes 32×24 ran 20–30% faster than 16×16 and
+// a little faster than 24×24 (register blocks from 8×32 to 32×24 were
+// measured, same-run, by GPU timestamps and by CPU time). The price is
+// compile time: lavapipe compiles a pipeline on its first dispatch, 32×24
+// in about 13 s on an idle 2-core machine (16×16: 3 s), once per weight
+// precision; Mesa's on-disk shader cache keeps the result for later runs.
+var linearRegTiles = []regTile{{32, 24}, {8, 32}}
 
 // linearRegWG is the reg kernel's workgroup size: one SIMD vector of lanes on
 // lavapipe at 256 bits.
