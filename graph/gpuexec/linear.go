@@ -15,9 +15,10 @@ import (
 //   - reg (CPU adapters): shaders/linear_reg_TMxTN.wgsl, each invocation a
 //     register block of y written out unrolled (linear_gen_test.go generates
 //     the files). On lavapipe a load costs ~100 instructions per SIMD vector
-//     of lanes and a multiply-add one, so the block is as large as lavapipe
-//     compiles quickly; a second, narrow block serves the few-row layers
-//     (pooling heads, a short batch).
+//     of lanes and a multiply-add one, so the block is large (32×24); a
+//     second, narrow block serves the few-row layers (pooling heads, a short
+//     batch). It needs K % 4 == 0 (every SigLIP layer has it) and hands
+//     other K to the tiled kernel.
 //   - tiled (GPUs): shaders/linear_tiled.wgsl, the textbook shared-memory
 //     tiling with its tile sizes as override constants.
 //
