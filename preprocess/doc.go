@@ -27,6 +27,15 @@
 // bit for bit, so the uint8 pixels after resizing equal PIL's, and the float32
 // values after rescaling and normalising equal Hugging Face's.
 //
+// Speed: on amd64 with AVX2, the JPEG inverse DCT, chroma upsampling and
+// colour conversion and both resize passes run in assembly kernels that
+// give the same bytes as their Go twins (the tests compare them; build with
+// -tags purego for the Go code alone). Decode plus NaFlex at 256 patches of
+// a 1920×1080 JPEG takes about 15 ms of one core, what Hugging Face's
+// processor takes with PIL and libjpeg-turbo; the pool-backed scratch
+// buffers make Decode and NaFlex safe and cheap to call from many
+// goroutines at once (BenchmarkDecodeNaFlex256).
+//
 // Always converting to RGB is a deliberate difference: converted SigLIP 2
 // checkpoints leave do_convert_rgb unset, which makes Hugging Face fail on
 // grayscale and RGBA input; gosig converts every image, which is what Hugging

@@ -19,6 +19,17 @@ import (
 //
 // It can also decode at 1/2, 1/4 or 1/8 scale straight from the DCT
 // coefficients (the fast path), which skips most of the inverse transform.
+//
+// Speed. A single-scan (baseline) frame is decoded a row of MCUs at a time:
+// the row's coefficients go straight through the inverse DCT into the
+// component planes, and the output rows they complete are upsampled and
+// converted to RGB while still in cache (jpegOutput), so the coefficients
+// of the whole image never exist. The entropy decoder works on the scan
+// data with its stuffed bytes removed (bitReader), refills its bit buffer
+// without a branch and decodes up to two coefficients per table lookup
+// (huffTable.pairs). On amd64 with AVX2, the inverse DCT, the upsampling
+// and the colour conversion run in assembly kernels (*_amd64.s) that give
+// the same bytes as the Go code.
 
 // Scratch buffers are recycled between decodes: a 1080p 4:2:0 JPEG needs
 // 3 MB of planes and 350 kB of unstuffed scan data (a progressive one also
@@ -86,17 +97,28 @@ type huffTable struct {
 	valPtr  [17]int32                   // index in vals of the first code of each length
 	minCode [17]int32
 	vals    []uint8
-	// acFast decodes, for AC tables, a whole coefficient whose code and
-	// magnitude bits fit in the lookup width: value << 16 | run << 8 |
-	// bits used, with acFastEOB set for an end-of-block code; 0 where the
-	// slow path is needed.
-	acFast [1 << huffLookupBits]int32
+	// pairs decodes, for AC tables, one or two whole coefficients (code and
+	// magnitude bits) that fit in the lookup width; 0 where the slow path is
+	// needed. See pairEOB1 for the layout.
+	pairs [1 << huffLookupBits]uint64
 }
 
 const huffLookupBits = 10
 
-// acFastEOB flags an end-of-block entry in huffTable.acFast.
-const acFastEOB = 1 << 15
+// A pairs entry decodes the next one or two coefficients: the bits they
+// take together (bits 0–5) and the first one's alone (6–11), flags for an
+// end-of-block code as the first or second symbol, the first one's zero
+// run (16–19), the step from the first to the second (20–24: 1 + its run,
+// or 0 when the entry holds one coefficient, which is then stored twice)
+// and their values (int16 at 32 and 48).
+const (
+	pairEOB1 = 1 << 12
+	pairEOB2 = 1 << 13
+)
+
+// pairSymbols lets buildHuffTable put two coefficients in a pairs entry;
+// tests turn it off to check the pairs against one-at-a-time decoding.
+var pairSymbols = true
 
 func buildHuffTable(counts [16]uint8, vals []uint8) (*huffTable, error) {
 	t := &huffTable{vals: vals}
@@ -126,7 +148,14 @@ func buildHuffTable(counts [16]uint8, vals []uint8) (*huffTable, error) {
 		}
 		code <<= 1
 	}
-	for p := range t.acFast {
+	// One coefficient per lookup first: run, value and bits used, or eob.
+	type coef struct {
+		bits, run int
+		v         int32
+		eob, ok   bool
+	}
+	var single [1 << huffLookupBits]coef
+	for p := range single {
 		e := t.lookup[p]
 		l, rs := int(e>>8), uint8(e)
 		size := int(rs & 15)
@@ -134,13 +163,35 @@ func buildHuffTable(counts [16]uint8, vals []uint8) (*huffTable, error) {
 		case e == 0 || l+size > huffLookupBits:
 			continue
 		case rs == 0x00: // end of block
-			t.acFast[p] = acFastEOB | int32(l)
+			single[p] = coef{bits: l, eob: true, ok: true}
 			continue
 		case size == 0 && rs != 0xf0: // EOBn: progressive only
 			continue
 		}
 		v := extend(int32(p>>(huffLookupBits-l-size))&(1<<size-1), uint8(size))
-		t.acFast[p] = v<<16 | int32(rs>>4)<<8 | int32(l+size)
+		single[p] = coef{bits: l + size, run: int(rs >> 4), v: v, ok: true}
+	}
+	// Then a second one from the bits left, when its code and magnitude
+	// fit in them.
+	for p, c := range single {
+		if !c.ok {
+			continue
+		}
+		e := uint64(c.bits)<<6 | uint64(c.run)<<16 | uint64(uint16(c.v))<<32
+		if c.eob {
+			t.pairs[p] = e | uint64(c.bits) | pairEOB1
+			continue
+		}
+		c2 := single[p<<c.bits&(1<<huffLookupBits-1)]
+		if !pairSymbols || !c2.ok || c.bits+c2.bits > huffLookupBits {
+			t.pairs[p] = e | uint64(c.bits) | uint64(uint16(c.v))<<48
+			continue
+		}
+		e |= uint64(c.bits + c2.bits)
+		if c2.eob {
+			e |= pairEOB2
+		}
+		t.pairs[p] = e | uint64(1+c2.run)<<20 | uint64(uint16(c2.v))<<48
 	}
 	return t, nil
 }
@@ -786,21 +837,38 @@ func (d *jpegDecoder) decodeBaseline(c *jpegComp, blk *[64]int16) int {
 	n -= s
 	blk[0] = int16(c.pred)
 	ac := d.acTabs[c.ac]
-	fast := &ac.acFast
+	pairs := &ac.pairs
 	last := 0
 	for k := 1; k < 64; k++ {
 		acc |= binary.BigEndian.Uint64(seg[pos:]) >> (n & 63)
 		pos = min(pos+int((63-n)>>3), lim)
 		n |= 56
-		if f := fast[acc>>(64-huffLookupBits)]; f != 0 {
-			l := uint(f) & 63
-			acc <<= l
-			n -= l
-			if f&acFastEOB != 0 {
+		if e := pairs[acc>>(64-huffLookupBits)]; e != 0 {
+			// No branch depends on whether the entry holds one coefficient
+			// or two, so that the next lookup waits only for the shift.
+			l := uint(e) & 63
+			if e&pairEOB1 != 0 {
+				acc <<= l
+				n -= l
 				break
 			}
-			k += int(f>>8) & 0x7f
-			blk[zigzag[k&127]&63] = int16(f >> 16)
+			k += int(e>>16) & 15
+			blk[zigzag[k&127]&63] = int16(e >> 32)
+			if k >= 63 { // the block is full: a second symbol is the next block's
+				l = uint(e>>6) & 63
+				acc <<= l
+				n -= l
+				last = k
+				continue
+			}
+			acc <<= l
+			n -= l
+			if e&pairEOB2 != 0 {
+				last = k
+				break
+			}
+			k += int(e>>20) & 31
+			blk[zigzag[k&127]&63] = int16(e >> 48)
 			last = k
 			continue
 		}

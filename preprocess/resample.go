@@ -356,7 +356,16 @@ func horizontalAVX2(in *RGB, y0, y1 int, c coeffs, out *RGB) bool {
 			r[x], g[x], b[x] = row[3*x], row[3*x+1], row[3*x+2]
 		}
 		dst := out.Pix[(y-y0)*ow*3 : (y-y0+1)*ow*3]
-		resampleRowAVX2(&planes[0], pstride, &starts[0], &k[0], ow, chunks, &dst[0])
+		i := 0
+		if chunks == 1 {
+			i = ow &^ 7
+			if i > 0 {
+				resampleRow8AVX2(&planes[0], pstride, &starts[0], &k[0], i, &dst[0])
+			}
+		}
+		if i < ow {
+			resampleRowAVX2(&planes[0], pstride, &starts[i], &k[i*2*taps], ow-i, chunks, &dst[3*i])
+		}
 	}
 	putBytes(planes)
 	return true

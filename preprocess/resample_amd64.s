@@ -174,6 +174,100 @@ chunk:
 rowdone:
 	RET
 
+// Byte shuffles that interleave 8 pixels: R and G samples in one register
+// (R in bytes 0–7, G in 8–15), B in another; rg8o and b8o make output
+// bytes 16o–16o+15 (only 24 exist).
+DATA rg80<>+0(SB)/8, $0x0a02800901800800
+DATA rg80<>+8(SB)/8, $0x05800c04800b0380
+GLOBL rg80<>(SB), RODATA|NOPTR, $16
+DATA b80<>+0(SB)/8, $0x8080018080008080
+DATA b80<>+8(SB)/8, $0x8004808003808002
+GLOBL b80<>(SB), RODATA|NOPTR, $16
+DATA rg81<>+0(SB)/8, $0x800f07800e06800d
+DATA rg81<>+8(SB)/8, $0x8080808080808080
+GLOBL rg81<>(SB), RODATA|NOPTR, $16
+DATA b81<>+0(SB)/8, $0x0780800680800580
+DATA b81<>+8(SB)/8, $0x8080808080808080
+GLOBL b81<>(SB), RODATA|NOPTR, $16
+
+// PIX8 sets y to pixel p's dot product for one channel (plane base in
+// plane), for taps that fit one 16-tap chunk: (Σ s·hi) << 11 + Σ s·lo.
+#define PIX8(p, plane, y) \
+	MOVLQSX   (p*4)(R11), AX; \
+	VPMOVZXBW (plane)(AX*1), Y8; \
+	VPMADDWD  (p*64)(BX), Y8, y; \
+	VPMADDWD  (p*64+32)(BX), Y8, Y9; \
+	VPSLLD    $11, y, y; \
+	VPADDD    Y9, y, y
+
+// CHANNEL8 computes one channel of 8 pixels and leaves its 8 bytes in the
+// low half of save: the eight dot products are summed lane-wise by a
+// transposing tree of VPHADDD, then rounded, shifted and clamped together.
+#define CHANNEL8(plane, save) \
+	PIX8(0, plane, Y0); \
+	PIX8(1, plane, Y1); \
+	PIX8(2, plane, Y2); \
+	PIX8(3, plane, Y3); \
+	PIX8(4, plane, Y4); \
+	PIX8(5, plane, Y5); \
+	PIX8(6, plane, Y6); \
+	PIX8(7, plane, Y7); \
+	VPHADDD      Y1, Y0, Y0; \
+	VPHADDD      Y3, Y2, Y2; \
+	VPHADDD      Y5, Y4, Y4; \
+	VPHADDD      Y7, Y6, Y6; \
+	VPHADDD      Y2, Y0, Y0; \
+	VPHADDD      Y6, Y4, Y4; \
+	VPERM2I128   $0x20, Y4, Y0, Y1; \
+	VPERM2I128   $0x31, Y4, Y0, Y2; \
+	VPADDD       Y2, Y1, Y1; \
+	VPADDD       Y15, Y1, Y1; \
+	VPSRAD       $22, Y1, Y1; \
+	VEXTRACTI128 $1, Y1, X2; \
+	VPACKSSDW    X2, X1, X1; \
+	VPACKUSWB    X1, X1, save
+
+// func resampleRow8AVX2(planes *uint8, pstride int, starts *int32, k *int16, n int, out *uint8)
+//
+// resampleRowAVX2 for taps that fit one 16-tap chunk, eight pixels at a
+// time (n a multiple of 8): per channel, the eight dot products are reduced
+// together, and the pixels are interleaved with byte shuffles.
+TEXT ·resampleRow8AVX2(SB), NOSPLIT, $0-48
+	MOVQ planes+0(FP), R8
+	MOVQ pstride+8(FP), R10
+	MOVQ starts+16(FP), R11
+	MOVQ k+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ out+40(FP), DI
+	LEAQ (R8)(R10*1), R9          // G plane
+	LEAQ (R9)(R10*1), R10         // B plane
+	SHRQ $3, CX
+	JZ   row8done
+	VMOVDQU half22<>(SB), Y15
+
+row8:
+	CHANNEL8(R8, X12)
+	CHANNEL8(R9, X13)
+	CHANNEL8(R10, X14)
+	VPUNPCKLQDQ X13, X12, X12     // R0–7, G0–7
+	VPSHUFB     rg80<>(SB), X12, X0
+	VPSHUFB     b80<>(SB), X14, X1
+	VPOR        X1, X0, X0
+	VMOVDQU     X0, (DI)
+	VPSHUFB     rg81<>(SB), X12, X0
+	VPSHUFB     b81<>(SB), X14, X1
+	VPOR        X1, X0, X0
+	VMOVQ       X0, 16(DI)
+	ADDQ        $32, R11
+	ADDQ        $512, BX
+	ADDQ        $24, DI
+	DECQ        CX
+	JNZ         row8
+	VZEROUPPER
+
+row8done:
+	RET
+
 // func resampleColsAVX2(src *uint8, stride int, k *int32, taps, n int, out *uint8)
 //
 // The vertical pass for one output row: out[i] for i < n (a multiple of 8)

@@ -48,6 +48,12 @@ func deinterleaveAVX2(rgb *uint8, n int, red, green, blue *uint8)
 //go:noescape
 func resampleRowAVX2(planes *uint8, pstride int, starts *int32, k *int16, n, chunks int, out *uint8)
 
+// resampleRow8AVX2 is resampleRowAVX2 for one chunk of taps and n a
+// multiple of 8, eight pixels at a time.
+//
+//go:noescape
+func resampleRow8AVX2(planes *uint8, pstride int, starts *int32, k *int16, n int, out *uint8)
+
 // resampleColsAVX2 is the vertical pass for one output row: n columns (a
 // multiple of 8) of taps rows stride apart from src, weighted by k.
 //

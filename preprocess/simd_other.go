@@ -19,4 +19,6 @@ func deinterleaveAVX2(rgb *uint8, n int, red, green, blue *uint8) {}
 func resampleRowAVX2(planes *uint8, pstride int, starts *int32, k *int16, n, chunks int, out *uint8) {
 }
 
+func resampleRow8AVX2(planes *uint8, pstride int, starts *int32, k *int16, n int, out *uint8) {}
+
 func resampleColsAVX2(src *uint8, stride int, k *int32, taps, n int, out *uint8) {}
