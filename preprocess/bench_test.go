@@ -127,22 +127,27 @@ func benchmarkPipeline(b *testing.B, opts DecodeOptions) {
 }
 
 // BenchmarkDecodeNaFlex256 is decode + NaFlex (256 patches of 16) of a
-// 1920×1080 quality-90 4:2:0 JPEG on the exact path, the work Hugging
+// 1920×1080 quality-90 4:2:0 JPEG on the exact path: the work Hugging
 // Face's Siglip2ImageProcessor (PIL with libjpeg-turbo) does in about 15 ms
 // on one thread of the development machine (2 cores of a 2.3 GHz Xeon,
-// shared). There, by CPU time (-cpu 1): about 15–18 ms per image with the
-// AVX2 kernels, against 37–47 ms for the pure Go decoder and resampler
-// before them in the same runs (-tags purego: about 30 ms); 60–65 images
-// per CPU-second, so about 120 images/s on both cores when they are free.
+// shared with other work). Measured there by CPU time with -cpu 1,
+// alternating binaries, 10 runs each: 13.5–14.8 ms (minimum–median) per
+// image, against 37–51 ms for the code before the AVX2 kernels and the
+// streaming decoder, and 42–44 ms with -tags purego. In one profile of
+// 14.6 ms: entropy decoding 5.3, inverse DCT 3.2, upsampling and colour
+// conversion 1.7, zeroing the new image 0.8, resize 2.8 (of which 0.8
+// splitting RGB into planes), patches 0.2. With both cores (-cpu 2): about
+// 60 images per CPU-second, so about 120 images/s when the cores are free
+// (16–20 before).
 func BenchmarkDecodeNaFlex256(b *testing.B) {
 	benchmarkPipeline(b, DecodeOptions{})
 }
 
 // BenchmarkDecodeNaFlex256Fast is the same with the fast path (DCT-domain
-// downscaled JPEG decoding), at the default oversampling and at 2: about 7
-// and 11–12 CPU ms per image on the development machine, 2.2 and 1.4 times
-// less than the exact path; entropy decoding, the same on both paths, is
-// most of what is left.
+// downscaled JPEG decoding), at the default oversampling and at 2: 6.8–7.3
+// and 9.5–10.4 CPU ms per image on the development machine (9.5–9.7 and
+// 16–19 before), 2 and 1.4 times less than the exact path. Entropy
+// decoding, the same on both paths, is 60% of what is left.
 func BenchmarkDecodeNaFlex256Fast(b *testing.B) {
 	benchmarkPipeline(b, DecodeOptions{FastTarget: benchCfg.Target(256)})
 }

@@ -47,17 +47,18 @@ type DecodeOptions struct {
 	// sides, and the exact PIL resize takes it the rest of the way. Other
 	// formats, and JPEGs too small to shrink, decode exactly.
 	//
-	// Measured on a 1920×1080 photo at 256 patches: about 3.5–4 times less
-	// CPU than the exact path; pixels after NaFlex off the exact ones by a
-	// mean of 0.25–0.85 uint8 steps (max 9) on photos, 0.5–0.8 (max 19) on
-	// flat graphics with hard edges (TestFastPathDeviation). The effect on
-	// embeddings is not measured here.
+	// Measured on a 1920×1080 photo at 256 patches: about 2 times less CPU
+	// than the exact path (7 against 14 ms; entropy decoding, which both
+	// paths do in full, is most of what is left); pixels after NaFlex off
+	// the exact ones by a mean of 0.25–0.85 uint8 steps (max 9) on photos,
+	// 0.5–0.8 (max 19) on flat graphics with hard edges
+	// (TestFastPathDeviation). The effect on embeddings is not measured here.
 	FastTarget func(w, h int) (tw, th int)
 
 	// FastOversample is the least ratio of the shrunk decode to the resize
 	// target on the fast path; 0 means DefaultFastOversample. At 2 the
 	// deviation roughly halves (photos: mean 0.2–0.35, max 2) and the
-	// speed-up drops to about 2.5 times for a 1080p photo at 256 patches.
+	// speed-up drops to about 1.4 times for a 1080p photo at 256 patches.
 	FastOversample float64
 }
 

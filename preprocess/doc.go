@@ -31,10 +31,10 @@
 // colour conversion and both resize passes run in assembly kernels that
 // give the same bytes as their Go twins (the tests compare them; build with
 // -tags purego for the Go code alone). Decode plus NaFlex at 256 patches of
-// a 1920×1080 JPEG takes about 15 ms of one core, what Hugging Face's
-// processor takes with PIL and libjpeg-turbo; the pool-backed scratch
-// buffers make Decode and NaFlex safe and cheap to call from many
-// goroutines at once (BenchmarkDecodeNaFlex256).
+// a 1920×1080 JPEG takes about 14 ms of one core, where Hugging Face's
+// processor (PIL with libjpeg-turbo) takes about 15; Decode and NaFlex are
+// safe to call from many goroutines at once, and their scratch buffers are
+// pooled (BenchmarkDecodeNaFlex256).
 //
 // Always converting to RGB is a deliberate difference: converted SigLIP 2
 // checkpoints leave do_convert_rgb unset, which makes Hugging Face fail on
