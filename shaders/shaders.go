@@ -6,6 +6,25 @@
 // The kernels use `override` constants for sizes known when a plan is built
 // (head dimension, tile sizes); package gpu specialises them in the source,
 // since wgpu 0.17 cannot set them at pipeline creation.
+//
+// # Loop limit on lavapipe
+//
+// Mesa's lavapipe (llvmpipe's gallivm, gosig's CPU adapter) keeps one loop
+// counter per invocation (per SIMD vector of invocations) that every
+// iteration of every loop decrements, nested loops once per inner iteration;
+// past LavapipeLoopLimit iterations in all it leaves every loop at once and
+// the kernel computes garbage without any error. Mesa unrolls some loops
+// with a constant trip count (16 iterations were unrolled, 40 were not) and
+// those do not count, but nothing promises it. GPUs have no such limit.
+//
+// So every kernel's header states its worst-case loop trips per invocation,
+// and kernels meant for CPU adapters keep it far below the limit at the
+// largest shapes gosig runs (sequences of 4096 tokens, hidden 1536, head
+// dimension 128, MLP 6144, vocabulary 256000, batch 64): loops over a
+// sequence visit each position once with the work per position unrolled,
+// never a loop over the head dimension inside a loop over keys. Package
+// graph/gpuexec counts each kernel's trips for the shapes of a graph and,
+// on CPU adapters, refuses a variant that would pass the limit.
 package shaders
 
 import (
@@ -15,6 +34,11 @@ import (
 	"sort"
 	"strings"
 )
+
+// LavapipeLoopLimit is the number of loop iterations, all loops of an
+// invocation together, after which lavapipe silently ends its loops (Mesa's
+// LP_MAX_TGSI_LOOP_ITERATIONS); see the package documentation.
+const LavapipeLoopLimit = 65535
 
 //go:embed *.wgsl
 var files embed.FS

@@ -85,7 +85,7 @@ func skipUnsupported(t testing.TB, p *graph.Plan, kernels string) {
 			continue
 		}
 		for _, k := range registry[n.Op] {
-			if k.Name == want && k.Supports != nil && !k.Supports(n, testDev) {
+			if k.Name == want && k.Supports != nil && !k.Supports(n, inputNodes(p, n), testDev) {
 				t.Skipf("%s/%s does not support %v", n.Op, want, n.Shape)
 			}
 		}

@@ -44,9 +44,12 @@ type Kernel struct {
 	// packed f16 when it is a weight and Options.F16Weights is set. Kernels
 	// without it always get f32.
 	F16Weights bool
-	// Supports reports whether the variant can compute node n on dev; nil
-	// means every node of the op.
-	Supports func(n *graph.Node, dev *gpu.Device) bool
+	// Supports reports whether the variant can compute node n, whose
+	// inputs are in (graph order; nil for an absent optional input), on dev;
+	// nil means every node of the op. Variants whose loops grow with the
+	// shapes refuse, on CPU adapters, shapes past lavapipe's loop limit
+	// (see withinLoopLimit).
+	Supports func(n *graph.Node, in []*graph.Node, dev *gpu.Device) bool
 	// Build records the dispatches that compute n into pr. in holds n's
 	// inputs in graph order (an absent optional input is the zero Tensor);
 	// out is where the result goes.
@@ -134,14 +137,14 @@ func kernelSpec(opt string) string {
 	return os.Getenv("GOSIG_KERNELS")
 }
 
-// choose picks the variant for node n.
-func (s selection) choose(n *graph.Node, dev *gpu.Device) (*Kernel, error) {
+// choose picks the variant for node n, whose inputs are in.
+func (s selection) choose(n *graph.Node, in []*graph.Node, dev *gpu.Device) (*Kernel, error) {
 	ks := registry[n.Op]
 	if want, ok := s.byOp[n.Op]; ok {
 		for i := range ks {
 			if ks[i].Name == want {
-				if ks[i].Supports != nil && !ks[i].Supports(n, dev) {
-					return nil, fmt.Errorf("gpuexec: %s: kernel %s/%s (chosen by GOSIG_KERNELS or Options.Kernels) does not support %v", n.Name, n.Op, want, n.Shape)
+				if ks[i].Supports != nil && !ks[i].Supports(n, in, dev) {
+					return nil, fmt.Errorf("gpuexec: %s: kernel %s/%s (chosen by GOSIG_KERNELS or Options.Kernels) does not support %v on %s", n.Name, n.Op, want, n.Shape, dev.Info().Name)
 				}
 				return &ks[i], nil
 			}
@@ -159,7 +162,7 @@ func (s selection) choose(n *graph.Node, dev *gpu.Device) (*Kernel, error) {
 	var best *Kernel
 	for i := range ks {
 		k := &ks[i]
-		if k.Supports != nil && !k.Supports(n, dev) {
+		if k.Supports != nil && !k.Supports(n, in, dev) {
 			continue
 		}
 		if best == nil || suit(k.Target) > suit(best.Target) ||

@@ -2,7 +2,6 @@ package gpuexec
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/gosig/gosig/gpu"
 	"github.com/gosig/gosig/graph"
@@ -18,10 +17,6 @@ func init() {
 	register(Kernel{Op: graph.OpGELUTanh, Name: "elementwise", Build: geluTanh})
 	register(Kernel{Op: graph.OpAdd, Name: "elementwise", Build: add})
 	register(Kernel{Op: graph.OpSoftmax, Name: "rows", Build: softmax})
-	register(Kernel{Op: graph.OpAttention, Name: "reg", Target: ForCPU, Supports: headDimMultipleOf4, Build: attentionReg})
-	register(Kernel{Op: graph.OpAttention, Name: "scalar", Priority: -1, Build: attentionScalar})
-	register(Kernel{Op: graph.OpAttention, Name: "tiled", Target: ForGPU, Supports: tiledFits, Build: attentionTiled})
-	register(Kernel{Op: graph.OpAttentionProbs, Name: "rows", Build: attentionProbs})
 	register(Kernel{Op: graph.OpGather, Name: "rows", Build: gather})
 	register(Kernel{Op: graph.OpMaskedMean, Name: "default", Build: maskedMean})
 	register(Kernel{Op: graph.OpL2Normalize, Name: "rows", Build: l2Normalize})
@@ -85,111 +80,6 @@ func softmax(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	par := new(gpu.Params).U32(u32(rows)).U32(u32(cols)).U32(u32(rows / n.Shape[0])).U32(hasFlag(in[1]))
 	return pr.Dispatch(Shader{Name: "softmax.wgsl", Constants: map[string]float64{"WG": wg1D}}, par, ceilDiv(rows, wg1D),
 		in[0].Binding(), in[1].Or(in[0]), out.Binding())
-}
-
-// attnDims are the sizes of an Attention or AttentionProbs node.
-type attnDims struct {
-	batch, qBatch, sq, sk, heads, dh int
-}
-
-func attnShape(n *graph.Node, q, k Tensor) attnDims {
-	return attnDims{
-		batch: k.Shape[0], qBatch: q.Shape[0], sq: q.Shape[1], sk: k.Shape[1],
-		heads: n.Heads, dh: k.Shape[2] / n.Heads,
-	}
-}
-
-// params fills the attention kernels' common parameter block.
-func (a attnDims) params(hasMask uint32, qblocks int) *gpu.Params {
-	qStride := 0
-	if a.qBatch != 1 || a.batch == 1 {
-		qStride = a.sq * a.heads * a.dh
-	}
-	return new(gpu.Params).U32(u32(a.batch)).U32(u32(a.sq)).U32(u32(a.sk)).U32(u32(a.heads)).
-		U32(u32(qStride)).U32(hasMask).F32(float32(1 / math.Sqrt(float64(a.dh)))).U32(u32(qblocks))
-}
-
-// attentionRegWG is the workgroup size of the CPU-adapter attention kernel.
-const attentionRegWG = 16
-
-// attentionRegPrivateFloats bounds the q rows and accumulators one
-// invocation of the CPU-adapter attention kernel keeps (2·QB·Dh floats).
-// Every load in a loop costs lavapipe a per-lane loop of bounds-checked
-// scalar loads, so each key element should serve as many queries as
-// possible; but with much more private memory than this, lavapipe 22.3
-// computed wrong results and then crashed (QB=4 at Dh 72), so two queries
-// per invocation is the most it gets for SigLIP's heads.
-const attentionRegPrivateFloats = 320
-
-// headDimMultipleOf4 accepts attention heads of a dimension the vec4
-// kernels handle (SigLIP's are 64 and 72).
-func headDimMultipleOf4(n *graph.Node, _ *gpu.Device) bool { return (n.Shape[2]/n.Heads)%4 == 0 }
-
-func attentionReg(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
-	a := attnShape(n, in[0], in[1])
-	qb := 1
-	if 2*2*a.dh <= attentionRegPrivateFloats {
-		qb = 2
-	}
-	qb = min(qb, a.sq)
-	wg := min(attentionRegWG, ceilDiv(a.sq, qb))
-	groups := ceilDiv(a.sq, wg*qb)
-	consts := map[string]float64{"WG": float64(wg), "DH4": float64(a.dh / 4), "QB": float64(qb), "QD": float64(qb * a.dh / 4)}
-	return pr.Dispatch(Shader{Name: "attention_reg.wgsl", Constants: consts}, a.params(hasFlag(in[3]), groups),
-		a.batch*a.heads*groups,
-		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
-}
-
-// attentionScalar is the generic attention kernel: any head dimension.
-// Each invocation owns QB queries; keys go in blocks of KB.
-func attentionScalar(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
-	a := attnShape(n, in[0], in[1])
-	const qbMax, kb, wgMax = 2, 16, 16
-	qb := min(qbMax, a.sq)
-	qblocks := ceilDiv(a.sq, qb)
-	wg := min(wgMax, qblocks)
-	consts := map[string]float64{"WG": float64(wg), "DH": float64(a.dh), "QB": float64(qb), "KB": kb}
-	return pr.Dispatch(Shader{Name: "attention_scalar.wgsl", Constants: consts}, a.params(hasFlag(in[3]), qblocks),
-		a.batch*a.heads*ceilDiv(qblocks, wg),
-		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
-}
-
-// tiledKeys returns the keys per workgroup-memory tile of the GPU attention
-// kernel: up to 32, as many as the device's workgroup memory holds.
-func tiledKeys(dh int, dev *gpu.Device) int {
-	limit := int(dev.Limits().MaxComputeWorkgroupStorageSize)
-	return min(32, limit/(8*dh+4))
-}
-
-// tiledFits reports whether the GPU attention kernel's tiles fit the
-// device (they do for any head dimension up to ~500 at WebGPU's minimum).
-func tiledFits(n *graph.Node, dev *gpu.Device) bool {
-	dh := n.Shape[2] / n.Heads
-	return dh <= 256 && tiledKeys(dh, dev) >= 4
-}
-
-func attentionTiled(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
-	a := attnShape(n, in[0], in[1])
-	const wg = 64
-	kt := tiledKeys(a.dh, pr.Device())
-	qblocks := ceilDiv(a.sq, wg)
-	consts := map[string]float64{"WG": wg, "DH": float64(a.dh), "KT": float64(kt), "TILE": float64(kt * a.dh)}
-	return pr.Dispatch(Shader{Name: "attention_tiled.wgsl", Constants: consts}, a.params(hasFlag(in[3]), qblocks),
-		a.batch*a.heads*qblocks,
-		in[0].Binding(), in[1].Binding(), in[2].Binding(), in[3].Or(in[0]), out.Binding())
-}
-
-func attentionProbs(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
-	a := attnShape(n, in[0], in[1])
-	qStride := 0
-	if a.qBatch != 1 || a.batch == 1 {
-		qStride = a.sq * a.heads * a.dh
-	}
-	par := new(gpu.Params).U32(u32(a.batch)).U32(u32(a.sq)).U32(u32(a.sk)).U32(u32(a.heads)).
-		U32(u32(a.dh)).U32(u32(qStride)).U32(hasFlag(in[2])).F32(float32(1 / math.Sqrt(float64(a.dh))))
-	return pr.Dispatch(Shader{Name: "attention_probs.wgsl", Constants: map[string]float64{"WG": wg1D}}, par,
-		ceilDiv(a.batch*a.heads*a.sq, wg1D),
-		in[0].Binding(), in[1].Binding(), in[2].Or(in[0]), out.Binding())
 }
 
 // gather looks rows up in the table; a table larger than the adapter's

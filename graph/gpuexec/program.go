@@ -20,6 +20,7 @@ type Program struct {
 	pack     *gpu.UniformPack
 	uniforms *gpu.Buffer
 	scratch  []*gpu.Buffer
+	shared   []*gpu.Buffer // SharedScratch buffers, also in scratch
 	steps    []dispatch
 	// kernel names the variant chosen for each step node, for timings.
 	kernel map[int]*Kernel
@@ -126,6 +127,26 @@ func (pr *Program) Scratch(label string, bytes uint64) (Tensor, error) {
 	return Tensor{Buffer: b, Bytes: b.Size(), Shape: []int{int(bytes / 4)}}, nil
 }
 
+// SharedScratch returns a storage buffer of at least the given size that
+// other kernels of the program may use too: its contents are defined only
+// between the dispatches of the kernel that writes them. Dispatches run in
+// order, so kernels that need large temporaries only while they run (the
+// attention scores of every layer) share one buffer instead of holding one
+// each: the first large enough is reused, else a new one is made.
+func (pr *Program) SharedScratch(label string, bytes uint64) (Tensor, error) {
+	for _, b := range pr.shared {
+		if b.Size() >= bytes {
+			return Tensor{Buffer: b, Bytes: b.Size(), Shape: []int{int(b.Size() / 4)}}, nil
+		}
+	}
+	t, err := pr.Scratch(label, bytes)
+	if err != nil {
+		return Tensor{}, err
+	}
+	pr.shared = append(pr.shared, t.Buffer)
+	return t, nil
+}
+
 // build compiles plan p: arena, weights, kernel choice and dispatches.
 func (e *Executor) build(p *graph.Plan) (_ *Program, err error) {
 	pr := &Program{e: e, plan: p, pack: e.dev.NewUniformPack(), kernel: map[int]*Kernel{}}
@@ -143,7 +164,7 @@ func (e *Executor) build(p *graph.Plan) (_ *Program, err error) {
 	}
 	for _, id := range p.Steps {
 		n := p.Nodes[id]
-		k, err := e.sel.choose(n, e.dev)
+		k, err := e.sel.choose(n, inputNodes(p, n), e.dev)
 		if err != nil {
 			return nil, err
 		}
@@ -182,6 +203,18 @@ func (e *Executor) build(p *graph.Plan) (_ *Program, err error) {
 		}
 	}
 	return pr, nil
+}
+
+// inputNodes returns the nodes of n's inputs in graph order, nil for an
+// absent optional input.
+func inputNodes(p *graph.Plan, n *graph.Node) []*graph.Node {
+	in := make([]*graph.Node, len(n.Inputs))
+	for i, x := range n.Inputs {
+		if x != graph.None {
+			in[i] = p.Nodes[x]
+		}
+	}
+	return in
 }
 
 // tensor returns where node id's data lives: a weight buffer (uploaded on
