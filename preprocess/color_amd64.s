@@ -1,22 +1,11 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // AVX2 versions of the JPEG decoder's fancy chroma upsampling (jpeg.go's
 // h2v1Fancy and h2v2Fancy) and YCbCr→RGB conversion (jpegidct.go's
 // yccToRGB), with the same integer arithmetic.
-
-#define CONST16(name, v) \
-	DATA name<>+0(SB)/2, $v; DATA name<>+2(SB)/2, $v; DATA name<>+4(SB)/2, $v; DATA name<>+6(SB)/2, $v; \
-	DATA name<>+8(SB)/2, $v; DATA name<>+10(SB)/2, $v; DATA name<>+12(SB)/2, $v; DATA name<>+14(SB)/2, $v; \
-	DATA name<>+16(SB)/2, $v; DATA name<>+18(SB)/2, $v; DATA name<>+20(SB)/2, $v; DATA name<>+22(SB)/2, $v; \
-	DATA name<>+24(SB)/2, $v; DATA name<>+26(SB)/2, $v; DATA name<>+28(SB)/2, $v; DATA name<>+30(SB)/2, $v; \
-	GLOBL name<>(SB), RODATA|NOPTR, $32
-
-#define CONST8(name, v) \
-	DATA name<>+0(SB)/4, $v; DATA name<>+4(SB)/4, $v; DATA name<>+8(SB)/4, $v; DATA name<>+12(SB)/4, $v; \
-	DATA name<>+16(SB)/4, $v; DATA name<>+20(SB)/4, $v; DATA name<>+24(SB)/4, $v; DATA name<>+28(SB)/4, $v; \
-	GLOBL name<>(SB), RODATA|NOPTR, $32
 
 // jdsample.c's rounding biases: h2v1 1 and 2 (>> 2), h2v2 8 and 7 (>> 4).
 CONST16(bias1, 1)
@@ -36,15 +25,7 @@ CONST16(onew, 1)
 CONST16(kcrr16, 26345)
 CONST16(kcbb16, -14942)
 // (−22554, 18734) word pairs for VPMADDWD on (xb, xr) pairs.
-DATA kg<>+0(SB)/4, $0x492ea7e6
-DATA kg<>+4(SB)/4, $0x492ea7e6
-DATA kg<>+8(SB)/4, $0x492ea7e6
-DATA kg<>+12(SB)/4, $0x492ea7e6
-DATA kg<>+16(SB)/4, $0x492ea7e6
-DATA kg<>+20(SB)/4, $0x492ea7e6
-DATA kg<>+24(SB)/4, $0x492ea7e6
-DATA kg<>+28(SB)/4, $0x492ea7e6
-GLOBL kg<>(SB), RODATA|NOPTR, $32
+CONST8(kg, 0x492ea7e6)
 CONST8(half16, 32768)
 
 // Byte shuffles that interleave 16 R, G and B samples into 48 bytes: ilXo

@@ -1,18 +1,13 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // AVX2 version of idctIslow (jpegidct.go): libjpeg-turbo's jpeg_idct_islow
 // with eight 32-bit lanes. The first pass transforms the columns with the
 // coefficient rows in Y0–Y7 (lane x = column x); the workspace is then
 // transposed so the second pass transforms its rows the same way, and the
 // result is transposed back to rows of samples.
-
-// CONST8 defines a 32-byte constant of eight equal int32 lanes.
-#define CONST8(name, v) \
-	DATA name<>+0(SB)/4, $v; DATA name<>+4(SB)/4, $v; DATA name<>+8(SB)/4, $v; DATA name<>+12(SB)/4, $v; \
-	DATA name<>+16(SB)/4, $v; DATA name<>+20(SB)/4, $v; DATA name<>+24(SB)/4, $v; DATA name<>+28(SB)/4, $v; \
-	GLOBL name<>(SB), RODATA|NOPTR, $32
 
 // jidctint.c's FIX(x) = round(x·2^13).
 CONST8(k0298, 2446)
@@ -132,23 +127,24 @@ GLOBL permd<>(SB), RODATA|NOPTR, $32
 	VPERM2I128  $0x20, Y15, Y11, Y3; \
 	VPERM2I128  $0x31, Y15, Y11, Y7
 
-// ABSOR sets Y0 to the OR of |Y8|…|Y15|, clobbering Y1.
-#define ABSOR \
-	VPABSD Y8, Y0; \
-	VPABSD Y9, Y1; \
-	VPOR   Y1, Y0, Y0; \
-	VPABSD Y10, Y1; \
-	VPOR   Y1, Y0, Y0; \
-	VPABSD Y11, Y1; \
-	VPOR   Y1, Y0, Y0; \
-	VPABSD Y12, Y1; \
-	VPOR   Y1, Y0, Y0; \
-	VPABSD Y13, Y1; \
-	VPOR   Y1, Y0, Y0; \
-	VPABSD Y14, Y1; \
-	VPOR   Y1, Y0, Y0; \
-	VPABSD Y15, Y1; \
-	VPOR   Y1, Y0, Y0
+// ABSOR sets acc to the OR of the magnitudes of a–h, clobbering tmp: no
+// bit of the result at 2^15 or above means every |value| < 2^15.
+#define ABSOR(a, b, c, d, e, f, g, h, acc, tmp) \
+	VPABSD a, acc; \
+	VPABSD b, tmp; \
+	VPOR   tmp, acc, acc; \
+	VPABSD c, tmp; \
+	VPOR   tmp, acc, acc; \
+	VPABSD d, tmp; \
+	VPOR   tmp, acc, acc; \
+	VPABSD e, tmp; \
+	VPOR   tmp, acc, acc; \
+	VPABSD f, tmp; \
+	VPOR   tmp, acc, acc; \
+	VPABSD g, tmp; \
+	VPOR   tmp, acc, acc; \
+	VPABSD h, tmp; \
+	VPOR   tmp, acc, acc
 
 // DEQUANT loads coefficient row r times quantisation row r into Yr.
 #define DEQUANT(off, reg) \
@@ -216,21 +212,7 @@ full:
 	DEQUANT(80, Y5)
 	DEQUANT(96, Y6)
 	DEQUANT(112, Y7)
-	VPABSD Y0, Y8
-	VPABSD Y1, Y9
-	VPOR   Y9, Y8, Y8
-	VPABSD Y2, Y9
-	VPOR   Y9, Y8, Y8
-	VPABSD Y3, Y9
-	VPOR   Y9, Y8, Y8
-	VPABSD Y4, Y9
-	VPOR   Y9, Y8, Y8
-	VPABSD Y5, Y9
-	VPOR   Y9, Y8, Y8
-	VPABSD Y6, Y9
-	VPOR   Y9, Y8, Y8
-	VPABSD Y7, Y9
-	VPOR   Y9, Y8, Y8
+	ABSOR(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9)
 	VPTEST highbits<>(SB), Y8
 	JNZ    done
 
@@ -244,7 +226,7 @@ full:
 	VPSRAD $11, Y13, Y13
 	VPSRAD $11, Y14, Y14
 	VPSRAD $11, Y15, Y15
-	ABSOR
+	ABSOR(Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15, Y0, Y1)
 	VPTEST highbits<>(SB), Y0
 	JNZ    done
 

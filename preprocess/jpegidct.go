@@ -297,32 +297,9 @@ func idctIslow(blk *[64]int16, q *[64]uint16, ext blockExtent, dst []uint8, stri
 		in5 := int64(blk[40+x]) * int64(q[40+x])
 		in6 := int64(blk[48+x]) * int64(q[48+x])
 		in7 := int64(blk[56+x]) * int64(q[56+x])
-		// Even part.
-		z1 := (in2 + in6) * fix0541196100
-		tmp2 := z1 - in6*fix1847759065
-		tmp3 := z1 + in2*fix0765366865
-		tmp0 := (in0 + in4) << idctConstBits
-		tmp1 := (in0 - in4) << idctConstBits
-		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
-		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
-		// Odd part.
-		z1 = in7 + in1
-		z2 := in5 + in3
-		z3 := in7 + in3
-		z4 := in5 + in1
-		z5 := (z3 + z4) * fix1175875602
-		t0 := in7 * fix0298631336
-		t1 := in5 * fix2053119869
-		t2 := in3 * fix3072711026
-		t3 := in1 * fix1501321110
-		z1 *= -fix0899976223
-		z2 *= -fix2562915447
-		z3 = z3*-fix1961570560 + z5
-		z4 = z4*-fix0390180644 + z5
-		t0 += z1 + z3
-		t1 += z2 + z4
-		t2 += z2 + z3
-		t3 += z1 + z4
+		tmp10, tmp11, tmp12, tmp13 := idctEven(in0, in2, in4, in6)
+		t0, t3 := idctOdd03(in1, in3, in5, in7)
+		t1, t2 := idctOdd12(in1, in3, in5, in7)
 		const n = idctConstBits - idctPass1Bits
 		const r = 1 << (n - 1)
 		ws[x] = int32((tmp10 + t3 + r) >> n)
@@ -350,30 +327,9 @@ func idctIslow(blk *[64]int16, q *[64]uint16, ext blockExtent, dst []uint8, stri
 		}
 		in0, in1, in2, in3 := int64(w[0]), int64(w[1]), int64(w[2]), int64(w[3])
 		in4, in5, in6, in7 := int64(w[4]), int64(w[5]), int64(w[6]), int64(w[7])
-		z1 := (in2 + in6) * fix0541196100
-		tmp2 := z1 - in6*fix1847759065
-		tmp3 := z1 + in2*fix0765366865
-		tmp0 := (in0 + in4) << idctConstBits
-		tmp1 := (in0 - in4) << idctConstBits
-		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
-		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
-		z1 = in7 + in1
-		z2 := in5 + in3
-		z3 := in7 + in3
-		z4 := in5 + in1
-		z5 := (z3 + z4) * fix1175875602
-		t0 := in7 * fix0298631336
-		t1 := in5 * fix2053119869
-		t2 := in3 * fix3072711026
-		t3 := in1 * fix1501321110
-		z1 *= -fix0899976223
-		z2 *= -fix2562915447
-		z3 = z3*-fix1961570560 + z5
-		z4 = z4*-fix0390180644 + z5
-		t0 += z1 + z3
-		t1 += z2 + z4
-		t2 += z2 + z3
-		t3 += z1 + z4
+		tmp10, tmp11, tmp12, tmp13 := idctEven(in0, in2, in4, in6)
+		t0, t3 := idctOdd03(in1, in3, in5, in7)
+		t1, t2 := idctOdd12(in1, in3, in5, in7)
 		const n = idctConstBits + idctPass1Bits + 3
 		const r = 1 << (n - 1)
 		lim := &idctLimit
@@ -389,6 +345,39 @@ func idctIslow(blk *[64]int16, q *[64]uint16, ext blockExtent, dst []uint8, stri
 	for y := rows; y < 8; y++ {
 		copy(dst[y*stride:y*stride+8], dst[:8])
 	}
+}
+
+// idctEven is the even part of jidctint.c's 8-point transform: from inputs
+// 0, 2, 4, 6 the terms tmp10–tmp13 that outputs 0–3 and 7–4 add and
+// subtract the odd part's to. The transform is split into small functions so
+// that the compiler inlines them into both passes.
+func idctEven(in0, in2, in4, in6 int64) (tmp10, tmp11, tmp12, tmp13 int64) {
+	z1 := (in2 + in6) * fix0541196100
+	tmp2 := z1 - in6*fix1847759065
+	tmp3 := z1 + in2*fix0765366865
+	tmp0 := (in0 + in4) << idctConstBits
+	tmp1 := (in0 - in4) << idctConstBits
+	return tmp0 + tmp3, tmp1 + tmp2, tmp1 - tmp2, tmp0 - tmp3
+}
+
+// idctOdd03 and idctOdd12 are the odd part, from inputs 1, 3, 5, 7: the
+// terms t0 and t3, t1 and t2 that outputs 3, 0, 2, 1 add and outputs 4, 7,
+// 5, 6 subtract. Written as two functions, each small enough to inline; the
+// compiler computes the shared z5 once.
+func idctOdd03(in1, in3, in5, in7 int64) (t0, t3 int64) {
+	z5 := (in7 + in3 + in5 + in1) * fix1175875602
+	z1 := (in7 + in1) * -fix0899976223
+	z3 := (in7+in3)*-fix1961570560 + z5
+	z4 := (in5+in1)*-fix0390180644 + z5
+	return in7*fix0298631336 + z1 + z3, in1*fix1501321110 + z1 + z4
+}
+
+func idctOdd12(in1, in3, in5, in7 int64) (t1, t2 int64) {
+	z5 := (in7 + in3 + in5 + in1) * fix1175875602
+	z2 := (in5 + in3) * -fix2562915447
+	z3 := (in7+in3)*-fix1961570560 + z5
+	z4 := (in5+in1)*-fix0390180644 + z5
+	return in5*fix2053119869 + z2 + z4, in3*fix3072711026 + z2 + z3
 }
 
 // Reduced inverse DCTs for decoding at 1/2, 1/4 and 1/8 scale: the s-point

@@ -83,7 +83,7 @@ func (p *Patches) RowLen() int { return p.PatchSize * p.PatchSize * 3 }
 // and normalising, which is what the reference fixtures store.
 func (p *Patches) ValuesU8() []uint8 {
 	out := make([]uint8, p.MaxPatches*p.RowLen())
-	patchify(p.Resized, p.PatchSize, out, func(v uint8, _ int) uint8 { return v })
+	patchRows(p.Resized, p.PatchSize, func(off int, src []uint8) { copy(out[off:], src) })
 	return out
 }
 
@@ -143,48 +143,36 @@ func patchesOf(resized *RGB, cfg Config, maxPatches int) *Patches {
 	return out
 }
 
-// patchifyLUT is patchify with each sample mapped through t, written out
-// for speed: three samples (one pixel) a step, no call per sample.
-func patchifyLUT(img *RGB, p int, dst []float32, t *lut) {
+// patchRows calls f for every row of every patch of img, in the order of
+// the output: patches in (patch row, patch column) order, each flattened as
+// (row, column, channel); off is where the row's p·3 samples src go. Samples
+// outside whole patches are skipped, as Hugging Face's reshape would refuse
+// them; here sides are always multiples of p.
+func patchRows(img *RGB, p int, f func(off int, src []uint8)) {
 	gh, gw := img.H/p, img.W/p
-	rowLen := p * p * 3
 	stride := img.W * 3
-	t0, t1, t2 := &t[0], &t[1], &t[2]
+	off := 0
 	for py := 0; py < gh; py++ {
 		for px := 0; px < gw; px++ {
-			d := dst[(py*gw+px)*rowLen : (py*gw+px+1)*rowLen]
 			for r := 0; r < p; r++ {
-				src := img.Pix[(py*p+r)*stride+px*p*3 : (py*p+r)*stride+(px+1)*p*3]
-				o := d[r*p*3 : (r+1)*p*3]
-				o = o[:len(src)]
-				for i := 0; i+2 < len(src); i += 3 {
-					s := src[i : i+3 : i+3]
-					q := o[i : i+3 : i+3]
-					q[0], q[1], q[2] = t0[s[0]], t1[s[1]], t2[s[2]]
-				}
+				i := (py*p+r)*stride + px*p*3
+				f(off, img.Pix[i:i+p*3])
+				off += p * 3
 			}
 		}
 	}
 }
 
-// patchify writes img's patches into dst in (patch row, patch column) order,
-// each patch flattened as (row, column, channel), mapping every sample
-// through f. Samples outside whole patches are ignored, as Hugging Face's
-// reshape would refuse them; here sides are always multiples of p.
-func patchify[T any](img *RGB, p int, dst []T, f func(v uint8, c int) T) {
-	gh, gw := img.H/p, img.W/p
-	rowLen := p * p * 3
-	stride := img.W * 3
-	for py := 0; py < gh; py++ {
-		for px := 0; px < gw; px++ {
-			d := dst[(py*gw+px)*rowLen : (py*gw+px+1)*rowLen]
-			for r := 0; r < p; r++ {
-				src := img.Pix[(py*p+r)*stride+px*p*3 : (py*p+r)*stride+(px+1)*p*3]
-				o := d[r*p*3 : (r+1)*p*3]
-				for i, v := range src {
-					o[i] = f(v, i%3)
-				}
-			}
+// patchifyLUT writes img's patches into dst, each sample mapped through t:
+// three samples (one pixel) a step, no call per sample.
+func patchifyLUT(img *RGB, p int, dst []float32, t *lut) {
+	t0, t1, t2 := &t[0], &t[1], &t[2]
+	patchRows(img, p, func(off int, src []uint8) {
+		o := dst[off : off+len(src)]
+		for i := 0; i+2 < len(src); i += 3 {
+			s := src[i : i+3 : i+3]
+			q := o[i : i+3 : i+3]
+			q[0], q[1], q[2] = t0[s[0]], t1[s[1]], t2[s[2]]
 		}
-	}
+	})
 }

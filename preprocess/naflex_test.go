@@ -123,7 +123,7 @@ func FuzzNaFlexSize(f *testing.F) {
 	})
 }
 
-// TestNaFlexLayout checks patchify's order on a synthetic image: patch
+// TestNaFlexLayout checks the patch order on a synthetic image: patch
 // (row, column) raster order, each patch flattened (row, column, channel),
 // padding rows zero with mask 0.
 func TestNaFlexLayout(t *testing.T) {

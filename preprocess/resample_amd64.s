@@ -1,16 +1,12 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "simd_amd64.h"
 
 // AVX2 versions of the resampler's passes (resample.go), with PIL's
 // fixed-point arithmetic: 32-bit products and sums (so the same wrap-around
 // as PIL's int accumulators), the rounding half added once, an arithmetic
 // shift by 22 and a clamp to 0–255.
-
-#define CONST8(name, v) \
-	DATA name<>+0(SB)/4, $v; DATA name<>+4(SB)/4, $v; DATA name<>+8(SB)/4, $v; DATA name<>+12(SB)/4, $v; \
-	DATA name<>+16(SB)/4, $v; DATA name<>+20(SB)/4, $v; DATA name<>+24(SB)/4, $v; DATA name<>+28(SB)/4, $v; \
-	GLOBL name<>(SB), RODATA|NOPTR, $32
 
 // 1 << (PRECISION_BITS−1)
 CONST8(half22, 2097152)
