@@ -32,6 +32,11 @@ import (
 // undefined: write `var acc = array<f32, 16>();`, and zero variables
 // declared inside loops explicitly. It cannot parse `enable f16;` nor
 // evaluate expressions in const declarations or array sizes.
+//
+// On lavapipe (Mesa's CPU Vulkan driver) an invocation's loops end silently
+// after 65535 iterations in all, nested loops counted by their inner
+// iterations: a kernel that loops longer computes garbage with no error
+// (see shaders.LavapipeLoopLimit and the shaders package documentation).
 type Shader struct {
 	Name      string
 	Source    string

@@ -17,6 +17,13 @@
 // scalar ones). A workgroup's invocations share one (b, h), so the key and
 // value addresses are the same for all of them.
 //
+// Loop trips per invocation (lavapipe ends an invocation's loops after 65535
+// iterations in all; see package shaders), counting every loop:
+// Sk·(1 + 2·QB + 2·DH4·(1 + QB)) + 2·QB·(1 + DH4), 101 per key at Dh 64:
+// past the limit from Sk ≈ 650 (Mesa happens to unroll the loops over DH4 ≤
+// 18, but nothing promises it). The executor refuses such shapes on CPU
+// adapters; attention_scores/pv_*.wgsl are the CPU kernels now.
+//
 // Bindings: 0 q (read) · 1 k (read) · 2 v (read) · 3 mask [B, Sk] (read; any
 //           buffer when has_mask is 0) · 4 out (read_write) ·
 //           5 params {batch, sq, sk, heads, q_batch_stride, has_mask, scale,

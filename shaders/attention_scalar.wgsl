@@ -13,6 +13,13 @@
 // CPU adapters (lavapipe), where private arrays are cheap and workgroup
 // memory and barriers are slow.
 //
+// Loop trips per invocation (lavapipe ends an invocation's loops after 65535
+// iterations in all; see package shaders): per block of KB keys
+// 1 + KB·(1 + 2·QB + DH·(1 + QB)) + QB·(1 + 2·KB + DH) + KB·(1 + DH·(1 + QB)),
+// ~6400 per 16 keys at Dh 64, past the limit from Sk ≈ 160 (counting no loop
+// as unrolled; measured wrong at Sk = 1024, Dh = 72). The executor
+// refuses such shapes on CPU adapters.
+//
 // Bindings: 0 q (read) · 1 k (read) · 2 v (read) · 3 mask [B, Sk] (read; any
 //           buffer when has_mask is 0) · 4 out [B, Sq, H·Dh] (read_write) ·
 //           5 params {batch, sq, sk, heads, q_batch_stride, has_mask, scale, qblocks}

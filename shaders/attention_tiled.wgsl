@@ -11,6 +11,13 @@
 // sum and accumulator once per tile, and accumulates the tile's values.
 // The variant for GPUs.
 //
+// Loop trips per invocation (lavapipe ends an invocation's loops after 65535
+// iterations in all; see package shaders): per tile of KT keys
+// 1 + ⌈KT·DH/WG⌉ + ⌈KT/WG⌉ + 2·KT·(1 + DH) + DH, ~4260 per 32 keys at Dh 64:
+// past the limit from Sk ≈ 490 (counting no loop as unrolled; measured wrong
+// at Sk = 1024, Dh = 72). GPUs have no such limit; the executor
+// refuses such shapes on CPU adapters.
+//
 // Bindings: 0 q (read) · 1 k (read) · 2 v (read) · 3 mask [B, Sk] (read; any
 //           buffer when has_mask is 0) · 4 out [B, Sq, H·Dh] (read_write) ·
 //           5 params {batch, sq, sk, heads, q_batch_stride, has_mask, scale, qblocks}

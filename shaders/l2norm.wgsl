@@ -2,6 +2,9 @@
 // epsilon (as Hugging Face normalises SigLIP embeddings):
 // y[r, :] = x[r, :] / ‖x[r, :]‖₂. One invocation per row, two passes in f32.
 //
+// Loop trips per invocation (lavapipe's limit is 65535 in all): 2·D, 3072 at
+// D = 1536.
+//
 // Bindings: 0 x [rows, D] (read) · 1 y [rows, D] (read_write) ·
 //           2 params {rows, d} (uniform)
 // Workgroup: WG invocations, one row each; the grid is ceil(rows / WG)

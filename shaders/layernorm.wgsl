@@ -5,6 +5,9 @@
 // One workgroup per row: each invocation sums a strided part of the row and a
 // tree reduction in workgroup memory combines the parts. The variant for GPUs.
 //
+// Loop trips per invocation (lavapipe's limit is 65535 in all): 3·⌈D/WG⌉ +
+// 2·log2(WG), 34 at D = 1536, WG = 256.
+//
 // Bindings: 0 x [rows, D] (read) · 1 gamma [D] · 2 beta [D] ·
 //           3 y [rows, D] (read_write) · 4 params {rows, d, eps} (uniform)
 // Workgroup: WG invocations, one workgroup per row; the grid is rows

@@ -7,6 +7,10 @@
 // (lavapipe), where workgroup memory and barriers are slow and long loops in
 // one invocation are fast.
 //
+// Loop trips per invocation (lavapipe ends an invocation's loops after 65535
+// iterations in all; see package shaders): 2·(⌈D/16⌉ + D) + D, 4800 at
+// D = 1536.
+//
 // Bindings: 0 x [rows, D] (read) · 1 gamma [D] · 2 beta [D] ·
 //           3 y [rows, D] (read_write) · 4 params {rows, d, eps} (uniform)
 // Workgroup: WG invocations, one row each; the grid is ceil(rows / WG).

@@ -3,6 +3,9 @@
 // for x [B, S, D] and mask [B, S]. One invocation per output element, summing
 // in f32 over the sequence.
 //
+// Loop trips per invocation (lavapipe's limit is 65535 in all): S, 4096 at
+// the longest sequence gosig runs.
+//
 // Bindings: 0 x [B, S, D] (read) · 1 mask [B, S] (read) · 2 y [B, D]
 //           (read_write) · 3 params {batch, s, d} (uniform)
 // Workgroup: WG invocations, one output element each; the grid is

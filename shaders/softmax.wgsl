@@ -4,6 +4,10 @@
 // uniform). x is [B, .., N]; the mask [B, N] is broadcast over the middle
 // dimensions. One invocation per row, three passes (max, sum, write) in f32.
 //
+// Loop trips per invocation (lavapipe ends an invocation's loops after 65535
+// iterations in all; see package shaders): 3·N, 12288 at N = 4096; the
+// executor refuses N past 21845 on CPU adapters.
+//
 // Bindings: 0 x [rows, N] (read) · 1 mask [B, N] (read; any buffer when
 //           has_mask is 0) · 2 y [rows, N] (read_write) ·
 //           3 params {rows, n, rows_per_batch, has_mask} (uniform)

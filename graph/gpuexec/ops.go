@@ -12,15 +12,38 @@ import (
 // dispatches; the WGSL files document the bindings.
 
 func init() {
-	register(Kernel{Op: graph.OpLayerNorm, Name: "rows", Target: ForCPU, Build: layerNormRows})
+	register(Kernel{Op: graph.OpLayerNorm, Name: "rows", Target: ForCPU, Supports: tripsWithin(layerNormRowsTrips), Build: layerNormRows})
 	register(Kernel{Op: graph.OpLayerNorm, Name: "wg", Target: ForGPU, Build: layerNormWG})
 	register(Kernel{Op: graph.OpGELUTanh, Name: "elementwise", Build: geluTanh})
 	register(Kernel{Op: graph.OpAdd, Name: "elementwise", Build: add})
-	register(Kernel{Op: graph.OpSoftmax, Name: "rows", Build: softmax})
+	register(Kernel{Op: graph.OpSoftmax, Name: "rows", Supports: tripsWithin(func(n *graph.Node) int { return 3 * lastDim(n) }), Build: softmax})
 	register(Kernel{Op: graph.OpGather, Name: "rows", Build: gather})
-	register(Kernel{Op: graph.OpMaskedMean, Name: "default", Build: maskedMean})
-	register(Kernel{Op: graph.OpL2Normalize, Name: "rows", Build: l2Normalize})
+	register(Kernel{Op: graph.OpMaskedMean, Name: "default", Supports: maskedMeanSupports, Build: maskedMean})
+	register(Kernel{Op: graph.OpL2Normalize, Name: "rows", Supports: tripsWithin(func(n *graph.Node) int { return 2 * lastDim(n) }), Build: l2Normalize})
 	register(Kernel{Op: graph.OpToken, Name: "default", Build: token})
+}
+
+// tripsWithin returns a Supports function for kernels whose loop trips per
+// invocation, trips(n), depend on the node's own shape: on CPU adapters it
+// refuses shapes past lavapipe's loop limit (see withinLoopLimit).
+func tripsWithin(trips func(n *graph.Node) int) func(*graph.Node, []*graph.Node, *gpu.Device) bool {
+	return func(n *graph.Node, _ []*graph.Node, dev *gpu.Device) bool { return withinLoopLimit(dev, trips(n)) }
+}
+
+// lastDim returns the node's last dimension.
+func lastDim(n *graph.Node) int { return n.Shape[len(n.Shape)-1] }
+
+// layerNormRowsTrips counts layernorm_rows.wgsl's loop iterations per row:
+// two passes of ⌈D/16⌉ blocks of up to 16 and the final pass.
+func layerNormRowsTrips(n *graph.Node) int {
+	d := lastDim(n)
+	return 2*(ceilDiv(d, 16)+d) + d
+}
+
+// maskedMeanSupports refuses, on CPU adapters, sequences past the loop
+// limit: masked_mean.wgsl loops once over the sequence.
+func maskedMeanSupports(_ *graph.Node, in []*graph.Node, dev *gpu.Device) bool {
+	return withinLoopLimit(dev, in[0].Shape[1])
 }
 
 // ceilDiv returns ⌈a/b⌉.

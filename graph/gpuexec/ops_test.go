@@ -191,7 +191,8 @@ var attnCases = []attnCase{
 }
 
 // attnGraph builds Attention (probs false) or AttentionProbs over random q,
-// k, v; with a mask, batch 0 loses two keys and batch 1 loses all of them.
+// k, v; with a mask, batch 0 loses its first and last keys and batch 1 (if
+// any) all of them.
 func attnGraph(rng *rand.Rand, c attnCase, probs bool) (*graph.Builder, map[string]graph.Value) {
 	hidden := c.heads * c.dh
 	b := graph.NewBuilder()
@@ -205,7 +206,7 @@ func attnGraph(rng *rand.Rand, c attnCase, probs bool) (*graph.Builder, map[stri
 	if c.masked {
 		m = b.Input("m", graph.F32, c.bsz, c.sk)
 		mv := mask(c.bsz, c.sk, [2]int{0, 0}, [2]int{0, c.sk - 1})
-		for j := range c.sk {
+		for j := range c.sk * min(c.bsz-1, 1) {
 			mv[c.sk+j] = 0
 		}
 		in["m"] = graph.F32Value(mv, c.bsz, c.sk)

@@ -1,0 +1,190 @@
+package gpuexec
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gosig/gosig/gpu"
+	"github.com/gosig/gosig/graph"
+)
+
+// Attention at the largest shapes gosig runs, where lavapipe's loop limit
+// (65535 iterations per invocation, all loops together) broke the earlier
+// kernels: Sk up to 4096 (NaFlex so400m and giant take 1024–4096 patches)
+// and heads of up to 128. The loops of the kernels lavapipe runs depend on
+// Sk and Dh, not on the batch, the heads or Sq, so one head of batch 1 and
+// a few queries keep the float64 reference cheap. Every variant that
+// accepts the shape runs; on CPU adapters the flash kernels refuse it.
+func TestAttentionWorstCaseShapes(t *testing.T) {
+	cases := []attnCase{
+		{bsz: 1, qBatch: 1, sq: 33, sk: 4096, heads: 1, dh: 128, masked: true},
+		{bsz: 1, qBatch: 1, sq: 70, sk: 4093, heads: 1, dh: 72},
+		{bsz: 2, qBatch: 1, sq: 1, sk: 4096, heads: 1, dh: 128, masked: true}, // the pooling head's probe
+		{bsz: 1, qBatch: 1, sq: 1, sk: 1024, heads: 2, dh: 72},                // so400m NaFlex at 1024 patches
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, c := range cases {
+		for _, probs := range []bool{false, true} {
+			op := graph.OpAttention
+			if probs {
+				op = graph.OpAttentionProbs
+			}
+			t.Run(fmt.Sprintf("%s/%s", op, c), func(t *testing.T) {
+				b, in := attnGraph(rng, c, probs)
+				p := plan(t, b)
+				ran := 0
+				for _, v := range Variants(op) {
+					kernels := fmt.Sprintf("%s=%s", op, v)
+					if !supported(p, kernels) {
+						t.Logf("%s refuses the shape on %s", v, testDev.Info().Name)
+						continue
+					}
+					cpu, gpu := both(t, p, nil, in, kernels)
+					t.Logf("%s: max |gpu - cpu| = %.2g", v, maxErr(cpu[outName(probs)], gpu[outName(probs)]))
+					// As TestAttention: convex combinations of unit-scale
+					// values, f32 sums over up to 4096 keys.
+					assertClose(t, cpu, gpu, tol{abs: 2e-5, rel: 1e-5})
+					ran++
+				}
+				require.Positive(t, ran, "no variant runs the shape")
+				// The automatic choice always takes the shape.
+				_, err := newExec(t, nil, "").Kernels(p)
+				require.NoError(t, err)
+			})
+		}
+	}
+}
+
+func outName(probs bool) string {
+	if probs {
+		return "p"
+	}
+	return "o"
+}
+
+// supported reports whether every step of p has a kernel under the choice.
+func supported(p *graph.Plan, kernels string) bool {
+	sel, err := parseSelection(kernels, testDev.Info().Type)
+	if err != nil {
+		return false
+	}
+	for _, id := range p.Steps {
+		n := p.Nodes[id]
+		if _, err := sel.choose(n, inputNodes(p, n), testDev); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// TestFlashKernelsRefusePastTheLoopLimit checks the trip counts that keep
+// the flash-style kernels off lavapipe at long sequences: at Sk = 4096 and
+// Dh = 128 each would run far past 65535 iterations, mm stays far below.
+func TestFlashKernelsRefusePastTheLoopLimit(t *testing.T) {
+	a := attnDims{batch: 1, qBatch: 1, sq: 4096, sk: 4096, heads: 1, dh: 128}
+	assert.Greater(t, regTrips(a), 65535)
+	assert.Greater(t, scalarTrips(a), 65535)
+	assert.Greater(t, tiledTrips(a, 32), 65535)
+	assert.Less(t, newMMLayout(a).trips(a), 1000)
+	assert.Less(t, probsTrips(a), 10000)
+
+	b := graph.NewBuilder()
+	q := b.Input("q", graph.F32, 1, 8, 128)
+	k := b.Input("k", graph.F32, 1, 4096, 128)
+	b.Output("o", b.Attention(q, k, k, graph.Tensor{}, 1))
+	p := plan(t, b)
+	if testDev.Info().Type != gpu.CPU {
+		t.Skipf("%s has no loop limit", testDev.Info().Name)
+	}
+	for _, v := range []string{"reg", "scalar", "tiled"} {
+		_, err := newExec(t, nil, "attention="+v).Kernels(p)
+		assert.ErrorContains(t, err, "does not support", v)
+	}
+	ks, err := newExec(t, nil, "").Kernels(p)
+	require.NoError(t, err)
+	assert.Equal(t, "mm", ks[p.Steps[0]])
+}
+
+// TestAttentionMMChunks lowers the binding limit the mm kernel plans for,
+// so that it splits the batch·heads of its scores into chunks: whole
+// batches per chunk, then single heads, and binds q, k, v and out by batch
+// ranges when they exceed the limit.
+func TestAttentionMMChunks(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		ac         attnCase
+		maxBinding uint64
+		chunks     int
+	}{
+		// Scores of 8×8 per head, 256 bytes: 16 heads, 8 batches of 2 per
+		// chunk; q, k, v of 1 KiB per batch exceed 4 KiB: 4 batches.
+		{"batches", attnCase{bsz: 6, qBatch: 6, sq: 8, sk: 8, heads: 2, dh: 16, masked: true}, 4096, 2},
+		// Scores of 12×12 per head, 576 bytes: one head per chunk.
+		{"heads", attnCase{bsz: 2, qBatch: 2, sq: 12, sk: 12, heads: 4, dh: 4, masked: true}, 1024, 8},
+		// One probe, bound whole, broadcast over batches of k and v of
+		// 2 KiB: 2 batches per chunk.
+		{"probe", attnCase{bsz: 5, qBatch: 1, sq: 1, sk: 8, heads: 2, dh: 32, masked: true}, 4096, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(43, 44))
+			b, in := attnGraph(rng, c.ac, false)
+			p := plan(t, b)
+			want, _ := both(t, p, nil, in, "attention=mm")
+			e, err := New(nil, Options{Device: testDev, Kernels: "attention=mm", maxBinding: c.maxBinding})
+			require.NoError(t, err)
+			defer e.Close()
+			got, err := e.Run(context.Background(), p, in)
+			require.NoError(t, err)
+			assertClose(t, want, got, tol{abs: 2e-5, rel: 1e-5})
+			assert.Equal(t, int64(3*c.chunks), e.Stats().Dispatches, "three dispatches per chunk")
+		})
+	}
+}
+
+// TestAttentionMMSharedScratch runs attentions of three sizes in one
+// program: the larger needs a scratch buffer of its own, the smaller
+// reuse the first.
+func TestAttentionMMSharedScratch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	b := graph.NewBuilder()
+	in := map[string]graph.Value{}
+	for i, s := range []int{5, 40, 7} {
+		name := fmt.Sprint("x", i)
+		x := b.Input(name, graph.F32, 2, s, 16)
+		in[name] = graph.F32Value(randn(rng, 2*s*16), 2, s, 16)
+		b.Output(fmt.Sprint("o", i), b.Attention(x, x, x, graph.Tensor{}, 2))
+	}
+	p := plan(t, b)
+	want, got := both(t, p, nil, in, "attention=mm")
+	assertClose(t, want, got, tol{abs: 2e-5, rel: 1e-5})
+	e := newExec(t, nil, "attention=mm")
+	_, err := e.Run(context.Background(), p, in)
+	require.NoError(t, err)
+	assert.Len(t, e.programs[p].shared, 2)
+}
+
+func TestLanes(t *testing.T) {
+	for _, c := range []struct{ rows, cols, wr, wc int }{
+		{8, 16, 8, 1},  // base scores: 8 row tiles of 32 queries, 16 key tiles
+		{8, 4, 8, 1},   // base output: 4 column tiles of a 64-wide head
+		{1, 16, 1, 8},  // the probe's scores
+		{1, 5, 1, 8},   // the probe's output at Dh 72: 5 column tiles, 3 lanes idle
+		{2, 4, 2, 4},   // text scores: 64 queries, 64 keys
+		{3, 3, 4, 2},   // 2 workgroups either way: the more lanes along rows
+		{100, 1, 8, 1}, // tall
+	} {
+		wr, wc := lanes(c.rows, c.cols)
+		assert.Equal(t, [2]int{c.wr, c.wc}, [2]int{wr, wc}, "%d×%d tiles", c.rows, c.cols)
+	}
+}
+
+func TestAttnChunks(t *testing.T) {
+	assert.Equal(t, []attnChunk{{0, 3, 0, 4}, {3, 2, 0, 4}}, attnChunks(5, 4, 12, 5))
+	assert.Equal(t, []attnChunk{{0, 2, 0, 4}, {2, 2, 0, 4}, {4, 1, 0, 4}}, attnChunks(5, 4, 12, 2))
+	assert.Equal(t, []attnChunk{{0, 1, 0, 3}, {0, 1, 3, 1}, {1, 1, 0, 3}, {1, 1, 3, 1}}, attnChunks(2, 4, 3, 2))
+}
