@@ -143,7 +143,7 @@ func TestTimings(t *testing.T) {
 	require.NoError(t, err)
 	ts := e.Timings()
 	require.Len(t, ts, 2)
-	assert.Contains(t, ts[0].Label, "[GELUTanh/elementwise]")
+	assert.Contains(t, ts[0].Label, "[GELUTanh/vec4]")
 	assert.Contains(t, ts[1].Label, "[L2Normalize/rows]")
 	assert.Len(t, Summary(ts), 2)
 }
@@ -201,7 +201,7 @@ func TestKernelSelection(t *testing.T) {
 	p := plan(t, b)
 	w := mapWeights{"g": graph.F32Value(make([]float32, 16), 16), "b": graph.F32Value(make([]float32, 16), 16)}
 	for _, c := range []struct{ spec, attn, ln string }{
-		{"cpu", "mm", "rows"},
+		{"cpu", "mm", "rows4"},
 		{"gpu", "tiled", "wg"},
 		{"gpu,attention=reg", "reg", "wg"},
 	} {

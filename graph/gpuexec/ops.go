@@ -14,7 +14,9 @@ import (
 func init() {
 	register(Kernel{Op: graph.OpLayerNorm, Name: "rows", Target: ForCPU, Supports: tripsWithin(layerNormRowsTrips), Build: layerNormRows})
 	register(Kernel{Op: graph.OpLayerNorm, Name: "wg", Target: ForGPU, Build: layerNormWG})
+	register(Kernel{Op: graph.OpLayerNorm, Name: "rows4", Target: ForCPU, Priority: 10, Supports: layerNormRows4Supports, Build: layerNormRows4})
 	register(Kernel{Op: graph.OpGELUTanh, Name: "elementwise", Build: geluTanh})
+	register(Kernel{Op: graph.OpGELUTanh, Name: "vec4", Priority: 10, Supports: elemsMultipleOf4, Build: geluTanh4})
 	register(Kernel{Op: graph.OpAdd, Name: "elementwise", Build: add})
 	register(Kernel{Op: graph.OpSoftmax, Name: "rows", Supports: tripsWithin(func(n *graph.Node) int { return 3 * lastDim(n) }), Build: softmax})
 	register(Kernel{Op: graph.OpGather, Name: "rows", Build: gather})
@@ -65,6 +67,25 @@ func layerNormRows(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 		in[0].Binding(), in[1].Binding(), in[2].Binding(), out.Binding())
 }
 
+// layerNormRows4WG is the workgroup size of the vec4 row kernel: one SIMD
+// vector of lavapipe, so that short sequences still spread over threads.
+const layerNormRows4WG = 8
+
+// layerNormRows4Supports accepts rows of a multiple of 16 elements (every
+// SigLIP hidden size) within the loop limit: 3·D/16 trips.
+func layerNormRows4Supports(n *graph.Node, _ []*graph.Node, dev *gpu.Device) bool {
+	d := lastDim(n)
+	return d%16 == 0 && withinLoopLimit(dev, 3*d/16)
+}
+
+func layerNormRows4(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	d := lastDim(n)
+	rows := n.Elems() / d
+	par := new(gpu.Params).U32(u32(rows)).U32(u32(d / 4)).F32(n.Eps)
+	return pr.Dispatch(Shader{Name: "layernorm_rows4.wgsl", Constants: map[string]float64{"WG": layerNormRows4WG}}, par,
+		ceilDiv(rows, layerNormRows4WG), in[0].Binding(), in[1].Binding(), in[2].Binding(), out.Binding())
+}
+
 func layerNormWG(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	d := n.Shape[len(n.Shape)-1]
 	rows := n.Elems() / d
@@ -81,6 +102,16 @@ func layerNormWG(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 func geluTanh(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	par := new(gpu.Params).U32(u32(n.Elems()))
 	return pr.Dispatch(Shader{Name: "gelu.wgsl", Constants: map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(n.Elems(), elementwiseWG),
+		in[0].Binding(), out.Binding())
+}
+
+// elemsMultipleOf4 accepts nodes whose elements split into vec4.
+func elemsMultipleOf4(n *graph.Node, _ []*graph.Node, _ *gpu.Device) bool { return n.Elems()%4 == 0 }
+
+func geluTanh4(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	n4 := n.Elems() / 4
+	par := new(gpu.Params).U32(u32(n4))
+	return pr.Dispatch(Shader{Name: "gelu4.wgsl", Constants: map[string]float64{"WG": elementwiseWG}}, par, ceilDiv(n4, elementwiseWG),
 		in[0].Binding(), out.Binding())
 }
 
