@@ -188,3 +188,46 @@ func TestAttnChunks(t *testing.T) {
 	assert.Equal(t, []attnChunk{{0, 2, 0, 4}, {2, 2, 0, 4}, {4, 1, 0, 4}}, attnChunks(5, 4, 12, 2))
 	assert.Equal(t, []attnChunk{{0, 1, 0, 3}, {0, 1, 3, 1}, {1, 1, 0, 3}, {1, 1, 3, 1}}, attnChunks(2, 4, 3, 2))
 }
+
+// attentionCase is a KernelCase of one Attention of batch 1 with random
+// q, k, v: sq queries (1: the pooling head's probe) over sk keys.
+func attentionCase(sq, sk, hidden, heads int) KernelCase {
+	return KernelCase{Op: "attention", Shape: fmt.Sprintf("%dx%dx%d", sq, sk, hidden), Heads: heads,
+		FLOPs: 4 * float64(sq) * float64(sk) * float64(hidden),
+		build: func(b *graph.Builder) (map[string]graph.Value, mapWeights) {
+			rng := rand.New(rand.NewPCG(uint64(sq), uint64(sk)))
+			rnd := func(s int) graph.Value { return graph.F32Value(randn(rng, s*hidden), 1, s, hidden) }
+			q := b.Input("q", graph.F32, 1, sq, hidden)
+			k := b.Input("k", graph.F32, 1, sk, hidden)
+			v := b.Input("v", graph.F32, 1, sk, hidden)
+			b.Output("o", b.Attention(q, k, v, graph.Tensor{}, heads))
+			return map[string]graph.Value{"q": rnd(sq), "k": rnd(sk), "v": rnd(sk)}, nil
+		}}
+}
+
+// BenchmarkAttention times the attention variants that take each shape:
+// SigLIP2-base at 256 patches (12 heads of 64), so400m at 729 (16 heads of
+// 72), and so400m's pooling-head probe over 729 patches. As BenchmarkLayer:
+// 4 evaluations per submit, GPU timestamps where the adapter has them.
+func BenchmarkAttention(b *testing.B) {
+	for _, c := range []KernelCase{
+		attentionCase(256, 256, 768, 12),
+		attentionCase(729, 729, 1152, 16),
+		attentionCase(1, 729, 1152, 16),
+	} {
+		for _, v := range Variants(graph.OpAttention) {
+			b.Run(v+"/"+c.Shape, func(b *testing.B) {
+				var ms, gf float64
+				for b.Loop() {
+					t, err := BenchKernel(context.Background(), testDev, c, Options{Kernels: "attention=" + v}, 4, 1)
+					if err != nil {
+						b.Skip(err) // the variant refuses the shape here
+					}
+					ms, gf = t.Ms, t.GFLOPs
+				}
+				b.ReportMetric(ms, "ms/op-gpu")
+				b.ReportMetric(gf, "GFLOP/s")
+			})
+		}
+	}
+}
