@@ -112,7 +112,7 @@ func (t attnTile) pvShader() string {
 // of the per-block statistics.
 var (
 	attnScoresTiles = []attnTile{{32, attnKeyBlock, 0}, {1, attnKeyBlock, 0}}
-	attnPVTiles     = []attnTile{{32, 16, attnKeyBlock}, {1, 8, attnKeyBlock}}
+	attnPVTiles     = []attnTile{{32, 16, attnKeyBlock}, {1, 8, attnKeyBlock}, {32, 24, attnKeyBlock}}
 )
 
 const (
@@ -141,7 +141,7 @@ type mmLayout struct {
 }
 
 func newMMLayout(a attnDims) mmLayout {
-	l := mmLayout{skp: ceilDiv(a.sk, 4) * 4, scores: attnScoresTiles[0], pv: attnPVTiles[0]}
+	l := mmLayout{skp: ceilDiv(a.sk, 4) * 4, scores: attnScoresTiles[0], pv: pvTile(a.dh)}
 	if a.sq < attnShortQ {
 		l.scores, l.pv = attnScoresTiles[1], attnPVTiles[1]
 	}
@@ -149,6 +149,20 @@ func newMMLayout(a attnDims) mmLayout {
 	l.wBytesPerBH = uint64(a.sq) * uint64(l.skp) * 4
 	l.sBytesPerBH = uint64(a.sq) * uint64(l.nt) * 8
 	return l
+}
+
+// pvTile picks the output tile for long query sets: of 16 and 24 columns,
+// the one that pads the head dimension least, the wider among equals (16
+// for heads of 64 and 128, 24 for 72 and 96).
+func pvTile(dh int) attnTile {
+	best := attnPVTiles[0]
+	for _, t := range []attnTile{attnPVTiles[0], attnPVTiles[2]} {
+		pad := func(t attnTile) int { return ceilDiv(dh, t.tn) * t.tn }
+		if pad(t) < pad(best) || pad(t) == pad(best) && t.tn > best.tn {
+			best = t
+		}
+	}
+	return best
 }
 
 // trips is the most loop iterations an invocation of mm's kernels runs:
