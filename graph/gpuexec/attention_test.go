@@ -237,7 +237,7 @@ func BenchmarkAttention(b *testing.B) {
 }
 
 func TestPVTile(t *testing.T) {
-	for dh, tn := range map[int]int{64: 16, 72: 24, 96: 24, 128: 16, 8: 16, 12: 24} {
+	for dh, tn := range map[int]int{64: 16, 72: 24, 96: 24, 128: 16, 8: 16, 12: 16, 24: 24} {
 		assert.Equal(t, tn, pvTile(dh).tn, "Dh %d", dh)
 	}
 }
