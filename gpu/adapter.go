@@ -58,6 +58,7 @@ type Limits struct {
 	MaxComputeInvocationsPerWorkgroup uint32 `json:"max_compute_invocations_per_workgroup"`
 	MaxComputeWorkgroupSizeX          uint32 `json:"max_compute_workgroup_size_x"`
 	MaxComputeWorkgroupsPerDimension  uint32 `json:"max_compute_workgroups_per_dimension"`
+	MaxTextureDimension2D             uint32 `json:"max_texture_dimension_2d"`
 }
 
 func limitsFrom(l wgpu.Limits) Limits {
@@ -72,6 +73,7 @@ func limitsFrom(l wgpu.Limits) Limits {
 		MaxComputeInvocationsPerWorkgroup: l.MaxComputeInvocationsPerWorkgroup,
 		MaxComputeWorkgroupSizeX:          l.MaxComputeWorkgroupSizeX,
 		MaxComputeWorkgroupsPerDimension:  l.MaxComputeWorkgroupsPerDimension,
+		MaxTextureDimension2D:             l.MaxTextureDimension2D,
 	}
 }
 

@@ -63,6 +63,7 @@ type Device struct {
 	info     AdapterInfo
 	limits   Limits
 	tsQuery  bool
+	texRead  bool // read-only storage textures are available
 	instance *wgpu.Instance
 	adapter  *wgpu.Adapter
 	dev      *wgpu.Device
@@ -76,6 +77,7 @@ type Device struct {
 	mu        sync.Mutex // guards the maps and pools below
 	pipelines map[string]*Pipeline
 	buffers   map[*Buffer]struct{}    // live buffers, released by Close
+	textures  map[*Texture]struct{}   // live textures, released by Close
 	groups    map[*BindGroup]struct{} // live bind groups, released by Close
 	staging   []*wgpu.Buffer          // idle readback buffers
 	tsPeriod  float64                 // ns per timestamp tick, 0 until calibrated
@@ -287,6 +289,13 @@ func open(opts Options, be wgpu.InstanceBackend) (*Device, error) {
 	if ts {
 		features = append(features, wgpu.FeatureName_TimestampQuery)
 	}
+	// Read-only storage textures (texture_storage_2d<F, read>) need wgpu's
+	// native adapter-specific-format-features feature; kernels that read
+	// operands through textures ask for them only where it was granted.
+	storageRead := adapter.HasFeature(featureTextureAdapterSpecificFormatFeatures)
+	if storageRead {
+		features = append(features, featureTextureAdapterSpecificFormatFeatures)
+	}
 	label := opts.Label
 	if label == "" {
 		label = "gosig"
@@ -305,12 +314,14 @@ func open(opts Options, be wgpu.InstanceBackend) (*Device, error) {
 		info:      info,
 		limits:    limitsFrom(dev.GetLimits().Limits),
 		tsQuery:   ts,
+		texRead:   storageRead,
 		instance:  inst,
 		adapter:   adapter,
 		dev:       dev,
 		queue:     dev.GetQueue(),
 		pipelines: map[string]*Pipeline{},
 		buffers:   map[*Buffer]struct{}{},
+		textures:  map[*Texture]struct{}{},
 		groups:    map[*BindGroup]struct{}{},
 	}
 	return d, nil
@@ -362,6 +373,10 @@ func (d *Device) Close() error {
 		b.free()
 	}
 	d.buffers = nil
+	for t := range d.textures {
+		t.free()
+	}
+	d.textures = nil
 	for _, s := range d.staging {
 		s.Release()
 	}

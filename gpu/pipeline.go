@@ -167,43 +167,75 @@ func literal(typ string, v float64) (string, error) {
 	return "", fmt.Errorf("unsupported override type %s", typ)
 }
 
-// BindingKind is how a shader declares a buffer binding.
+// BindingKind is how a shader declares a binding.
 type BindingKind uint8
 
-// Binding kinds, from `var<storage, read>`, `var<storage, read_write>` and
-// `var<uniform>`.
+// Binding kinds, from `var<storage, read>`, `var<storage, read_write>`,
+// `var<uniform>`, `var name: texture_2d<T>` (read with textureLoad, no
+// sampler) and `var name: texture_storage_2d<F, read>` (see Texture).
 const (
 	ReadOnly BindingKind = iota
 	ReadWrite
 	UniformBinding
+	SampledTexture
+	StorageTextureRead
 )
 
-// BindingInfo is one `@group(0) @binding(N) var<...> name` declaration.
+// BindingInfo is one `@group(0) @binding(N) var...` declaration.
 type BindingInfo struct {
 	Index int
 	Name  string
 	Kind  BindingKind
 }
 
-var bindingRE = regexp.MustCompile(`(?m)^\s*((?:@(?:group|binding)\(\s*\d+\s*\)\s*){2})var\s*<\s*(storage|uniform)\s*(?:,\s*(read|read_write)\s*)?>\s*([A-Za-z_][A-Za-z0-9_]*)`)
-var attrRE = regexp.MustCompile(`@(group|binding)\(\s*(\d+)\s*\)`)
+// binding is a BindingInfo with the texel format a texture binding takes:
+// the declared format of a storage texture, the format of a sampled
+// texture's sample type (f32: RGBA32Float, u32: RGBA32Uint).
+type binding struct {
+	BindingInfo
+	format TextureFormat
+}
 
-// parseBindings finds the shader's buffer bindings; they must all be in
-// group 0 and numbered 0..n-1.
-func parseBindings(src string) ([]BindingInfo, error) {
-	var out []BindingInfo
-	for _, m := range bindingRE.FindAllStringSubmatch(src, -1) {
-		group, index := -1, -1
-		for _, a := range attrRE.FindAllStringSubmatch(m[1], -1) {
-			n, _ := strconv.Atoi(a[2])
-			if a[1] == "group" {
-				group = n
-			} else {
-				index = n
-			}
+// IsTexture reports whether the binding is a texture.
+func (b BindingInfo) IsTexture() bool {
+	return b.Kind == SampledTexture || b.Kind == StorageTextureRead
+}
+
+const bindingAttrs = `(?m)^\s*((?:@(?:group|binding)\(\s*\d+\s*\)\s*){2})var`
+
+var (
+	bindingRE  = regexp.MustCompile(bindingAttrs + `\s*<\s*(storage|uniform)\s*(?:,\s*(read|read_write)\s*)?>\s*([A-Za-z_][A-Za-z0-9_]*)`)
+	sampledRE  = regexp.MustCompile(bindingAttrs + `\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*texture_2d\s*<\s*([a-z0-9]+)\s*>`)
+	storageRE  = regexp.MustCompile(bindingAttrs + `\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*texture_storage_2d\s*<\s*([a-z0-9]+)\s*,\s*([a-z_]+)\s*>`)
+	otherTexRE = regexp.MustCompile(bindingAttrs + `\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(texture_[a-z0-9_]+|sampler[a-z_]*)`)
+	attrRE     = regexp.MustCompile(`@(group|binding)\(\s*(\d+)\s*\)`)
+)
+
+// bindingSlot reads the group and index attributes of a declaration.
+func bindingSlot(attrs, name string) (int, error) {
+	group, index := -1, -1
+	for _, a := range attrRE.FindAllStringSubmatch(attrs, -1) {
+		n, _ := strconv.Atoi(a[2])
+		if a[1] == "group" {
+			group = n
+		} else {
+			index = n
 		}
-		if group != 0 {
-			return nil, fmt.Errorf("binding %s is in group %d; gosig's kernels use group 0 only", m[4], group)
+	}
+	if group != 0 {
+		return 0, fmt.Errorf("binding %s is in group %d; gosig's kernels use group 0 only", name, group)
+	}
+	return index, nil
+}
+
+// parseBindings finds the shader's buffer and texture bindings; they must
+// all be in group 0 and numbered 0..n-1.
+func parseBindings(src string) ([]binding, error) {
+	var out []binding
+	for _, m := range bindingRE.FindAllStringSubmatch(src, -1) {
+		index, err := bindingSlot(m[1], m[4])
+		if err != nil {
+			return nil, err
 		}
 		kind := UniformBinding
 		if m[2] == "storage" {
@@ -212,9 +244,52 @@ func parseBindings(src string) ([]BindingInfo, error) {
 				kind = ReadWrite
 			}
 		}
-		out = append(out, BindingInfo{Index: index, Name: m[4], Kind: kind})
+		out = append(out, binding{BindingInfo: BindingInfo{Index: index, Name: m[4], Kind: kind}})
 	}
-	slices.SortFunc(out, func(a, b BindingInfo) int { return a.Index - b.Index })
+	known := map[string]bool{}
+	for _, m := range sampledRE.FindAllStringSubmatch(src, -1) {
+		index, err := bindingSlot(m[1], m[2])
+		if err != nil {
+			return nil, err
+		}
+		var f TextureFormat
+		switch m[3] {
+		case "f32":
+			f = RGBA32Float
+		case "u32":
+			f = RGBA32Uint
+		default:
+			return nil, fmt.Errorf("texture %s: texture_2d<%s> is not supported; use texture_2d<f32> or texture_2d<u32>", m[2], m[3])
+		}
+		known[m[2]] = true
+		out = append(out, binding{BindingInfo{Index: index, Name: m[2], Kind: SampledTexture}, f})
+	}
+	for _, m := range storageRE.FindAllStringSubmatch(src, -1) {
+		index, err := bindingSlot(m[1], m[2])
+		if err != nil {
+			return nil, err
+		}
+		var f TextureFormat
+		switch m[3] {
+		case "rgba32float":
+			f = RGBA32Float
+		case "rgba32uint":
+			f = RGBA32Uint
+		default:
+			return nil, fmt.Errorf("texture %s: format %s is not supported; use rgba32float or rgba32uint", m[2], m[3])
+		}
+		if m[4] != "read" {
+			return nil, fmt.Errorf("texture %s: access %s is not supported; gosig's kernels read storage textures only (read)", m[2], m[4])
+		}
+		known[m[2]] = true
+		out = append(out, binding{BindingInfo{Index: index, Name: m[2], Kind: StorageTextureRead}, f})
+	}
+	for _, m := range otherTexRE.FindAllStringSubmatch(src, -1) {
+		if !known[m[2]] {
+			return nil, fmt.Errorf("binding %s: %s is not supported; gosig's kernels bind buffers, texture_2d<f32|u32> and texture_storage_2d<rgba32float|rgba32uint, read>", m[2], m[3])
+		}
+	}
+	slices.SortFunc(out, func(a, b binding) int { return a.Index - b.Index })
 	for i, b := range out {
 		if b.Index != i {
 			return nil, fmt.Errorf("bindings must be numbered 0..%d without gaps; found @binding(%d) for %s", len(out)-1, b.Index, b.Name)
@@ -229,7 +304,7 @@ func parseBindings(src string) ([]BindingInfo, error) {
 type Pipeline struct {
 	d        *Device
 	label    string
-	bindings []BindingInfo
+	bindings []binding
 	module   *wgpu.ShaderModule
 	layout   *wgpu.BindGroupLayout
 	pl       *wgpu.PipelineLayout
@@ -240,7 +315,13 @@ type Pipeline struct {
 func (p *Pipeline) Label() string { return p.label }
 
 // Bindings lists the shader's bindings in index order.
-func (p *Pipeline) Bindings() []BindingInfo { return p.bindings }
+func (p *Pipeline) Bindings() []BindingInfo {
+	out := make([]BindingInfo, len(p.bindings))
+	for i, b := range p.bindings {
+		out[i] = b.BindingInfo
+	}
+	return out
+}
 
 // Pipeline returns the compute pipeline for s, compiling it on first use and
 // caching it by name, entry point and constants. Compilation and validation
@@ -289,16 +370,38 @@ func (d *Device) compile(s Shader) (*Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
+	if slices.ContainsFunc(binds, func(b binding) bool { return b.Kind == StorageTextureRead }) {
+		// wgpu 0.17's C API has no read-only storage-texture access for
+		// explicit layouts: let wgpu derive the layout from the shader.
+		if !d.texRead {
+			return nil, fmt.Errorf("it reads storage textures, which this adapter (%s) does not offer (wgpu's texture-adapter-specific-format-features)", d.info.Name)
+		}
+		p.pipeline, err = d.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{
+			Label:   p.label,
+			Compute: wgpu.ProgrammableStageDescriptor{Module: p.module, EntryPoint: s.entry()},
+		})
+		if err != nil {
+			return nil, err
+		}
+		p.layout = p.pipeline.GetBindGroupLayout(0)
+		ok = true
+		return p, nil
+	}
 	entries := make([]wgpu.BindGroupLayoutEntry, len(binds))
 	for i, b := range binds {
-		t := wgpu.BufferBindingType_Storage // see Shader: all storage is read_write
-		if b.Kind == UniformBinding {
-			t = wgpu.BufferBindingType_Uniform
-		}
-		entries[i] = wgpu.BindGroupLayoutEntry{
-			Binding:    uint32(i),
-			Visibility: wgpu.ShaderStage_Compute,
-			Buffer:     wgpu.BufferBindingLayout{Type: t},
+		entries[i] = wgpu.BindGroupLayoutEntry{Binding: uint32(i), Visibility: wgpu.ShaderStage_Compute}
+		switch b.Kind {
+		case SampledTexture:
+			st := wgpu.TextureSampleType_UnfilterableFloat // rgba32float cannot be filtered
+			if b.format == RGBA32Uint {
+				st = wgpu.TextureSampleType_Uint
+			}
+			entries[i].Texture = wgpu.TextureBindingLayout{SampleType: st, ViewDimension: wgpu.TextureViewDimension_2D}
+		case UniformBinding:
+			entries[i].Buffer = wgpu.BufferBindingLayout{Type: wgpu.BufferBindingType_Uniform}
+		default:
+			// See Shader: all storage is read_write.
+			entries[i].Buffer = wgpu.BufferBindingLayout{Type: wgpu.BufferBindingType_Storage}
 		}
 	}
 	p.layout, err = d.dev.CreateBindGroupLayout(&wgpu.BindGroupLayoutDescriptor{Label: p.label, Entries: entries})
@@ -339,12 +442,14 @@ func (p *Pipeline) release() {
 	}
 }
 
-// Binding is a buffer range bound to one of a shader's bindings. Size 0
-// means from Offset to the end of the buffer.
+// Binding is a buffer range, or a texture, bound to one of a shader's
+// bindings. Size 0 means from Offset to the end of the buffer. A texture
+// binding sets Texture only.
 type Binding struct {
-	Buffer *Buffer
-	Offset uint64
-	Size   uint64
+	Buffer  *Buffer
+	Offset  uint64
+	Size    uint64
+	Texture *Texture
 }
 
 // BindGroup is a set of buffer ranges for one pipeline's bindings. Release
@@ -371,8 +476,8 @@ func (g *BindGroup) Release() {
 	}
 }
 
-// BindGroup binds one buffer range to each of the shader's bindings, in
-// binding order. It checks counts, usages, alignment and size limits itself
+// BindGroup binds one buffer range or texture to each of the shader's
+// bindings, in binding order. It checks counts, usages, alignment and size limits itself
 // so that a mistake names the shader and the binding.
 func (p *Pipeline) BindGroup(bs ...Binding) (*BindGroup, error) {
 	if len(bs) != len(p.bindings) {
@@ -382,6 +487,19 @@ func (p *Pipeline) BindGroup(bs ...Binding) (*BindGroup, error) {
 	entries := make([]wgpu.BindGroupEntry, len(bs))
 	for i, b := range bs {
 		info := p.bindings[i]
+		if info.IsTexture() {
+			if b.Texture == nil || b.Buffer != nil {
+				return nil, fmt.Errorf("gpu: shader %s: binding %d (%s) is a %s texture: bind a Texture, not a buffer", p.label, i, info.Name, info.format)
+			}
+			if b.Texture.format != info.format {
+				return nil, fmt.Errorf("gpu: shader %s: binding %d (%s) reads %s texels but texture %q is %s", p.label, i, info.Name, info.format, b.Texture.label, b.Texture.format)
+			}
+			entries[i] = wgpu.BindGroupEntry{Binding: uint32(i), TextureView: b.Texture.view}
+			continue
+		}
+		if b.Texture != nil {
+			return nil, fmt.Errorf("gpu: shader %s: binding %d (%s) is a buffer binding but was given texture %q", p.label, i, info.Name, b.Texture.label)
+		}
 		if b.Buffer == nil {
 			return nil, fmt.Errorf("gpu: shader %s: binding %d (%s) has no buffer", p.label, i, info.Name)
 		}

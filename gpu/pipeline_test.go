@@ -69,7 +69,30 @@ func TestParseBindings(t *testing.T) {
 @binding(0) @group(0) var<storage> a: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;`)
 	require.NoError(t, err)
-	assert.Equal(t, []BindingInfo{{0, "a", ReadOnly}, {1, "out", ReadWrite}, {2, "p", UniformBinding}}, got)
+	assert.Equal(t, []binding{{BindingInfo{0, "a", ReadOnly}, 0}, {BindingInfo{1, "out", ReadWrite}, 0}, {BindingInfo{2, "p", UniformBinding}, 0}}, got)
+	got, err = parseBindings(`
+@group(0) @binding(0) var xs: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var ws: texture_storage_2d<rgba32uint, read>;
+@group(0) @binding(1) var xt: texture_2d<f32>;
+@group(0) @binding(3) var wt: texture_2d< u32 >;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;`)
+	require.NoError(t, err)
+	assert.Equal(t, []binding{
+		{BindingInfo{0, "xs", StorageTextureRead}, RGBA32Float}, {BindingInfo{1, "xt", SampledTexture}, RGBA32Float},
+		{BindingInfo{2, "ws", StorageTextureRead}, RGBA32Uint}, {BindingInfo{3, "wt", SampledTexture}, RGBA32Uint},
+		{BindingInfo{4, "y", ReadWrite}, 0}}, got)
+	for src, msg := range map[string]string{
+		`@group(0) @binding(0) var t: texture_2d<i32>;`:                        "texture_2d<i32> is not supported",
+		`@group(0) @binding(0) var t: texture_storage_2d<rgba8unorm, read>;`:   "format rgba8unorm",
+		`@group(0) @binding(0) var t: texture_storage_2d<rgba32float, write>;`: "access write",
+		`@group(0) @binding(0) var t: texture_3d<f32>;`:                        "texture_3d is not supported",
+		`@group(0) @binding(0) var s: sampler;`:                                "sampler is not supported",
+		`@group(1) @binding(0) var t: texture_storage_2d<rgba32float, read>;`:  "group 1",
+		`@group(0) @binding(1) var t: texture_2d<f32>;`:                        "without gaps",
+	} {
+		_, err = parseBindings(src)
+		assert.ErrorContains(t, err, msg, src)
+	}
 	_, err = parseBindings(`@group(0) @binding(1) var<storage> a: array<f32>;`)
 	assert.ErrorContains(t, err, "without gaps")
 	_, err = parseBindings(`@group(1) @binding(0) var<storage> a: array<f32>;`)

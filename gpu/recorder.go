@@ -32,6 +32,7 @@ const (
 	cmdDispatch cmdKind = iota
 	cmdCopy
 	cmdClear
+	cmdCopyTexture // buffer to texture: src, srcOff, tex, x (first row), size (texels)
 )
 
 type command struct {
@@ -45,6 +46,7 @@ type command struct {
 	dst     *Buffer
 	dstOff  uint64
 	size    uint64
+	tex     *Texture
 }
 
 // Readback is a range of a buffer copied to the host by a Recorder's
@@ -335,6 +337,13 @@ func (r *Recorder) encodeAndSubmit(staging *wgpu.Buffer, t *timestamps, tsOff ui
 			}
 			if err != nil {
 				return fmt.Errorf("gpu: %s: copy from %q: %w", r.label, c.src.label, err)
+			}
+		case cmdCopyTexture:
+			if err := endPass(); err != nil {
+				return err
+			}
+			if err := encodeCopyToTexture(enc, c); err != nil {
+				return fmt.Errorf("gpu: %s: copy %q to texture %q: %w", r.label, c.src.label, c.tex.label, err)
 			}
 		case cmdClear:
 			if err := endPass(); err != nil {
