@@ -25,7 +25,11 @@ import (
 // Read-only storage textures are a native wgpu feature (Device.
 // HasStorageTextureRead), and wgpu 0.17's C API cannot describe them in a
 // bind-group layout; a shader that declares one is compiled with the layout
-// wgpu derives from the shader, so it must use every binding it declares.
+// wgpu derives from the shader, so it must use every binding it declares,
+// and it must write (if only on a path never taken) every storage buffer it
+// declares: the derived layout binds a buffer the shader only reads as
+// read-only, which conflicts with a read_write binding of the same buffer
+// (another range of one arena) in the same dispatch.
 // Sampled textures get explicit layouts with a non-filterable sample type
 // (rgba32float cannot be filtered).
 

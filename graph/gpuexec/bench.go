@@ -144,8 +144,8 @@ func (e *Executor) repeat(ctx context.Context, p *graph.Plan, reps int) (time.Du
 	r := e.dev.NewRecorder("bench")
 	r.Time(e.opts.Timestamps)
 	for range reps {
-		for _, d := range pr.steps {
-			r.Dispatch(d.label, d.pipeline, d.group, d.x, d.y, d.z)
+		for i := range pr.steps {
+			pr.steps[i].record(r)
 		}
 	}
 	start := time.Now()
@@ -159,7 +159,12 @@ func (e *Executor) repeat(ctx context.Context, p *graph.Plan, reps int) (time.Du
 	if res.Timings == nil {
 		return wall / time.Duration(reps), nil
 	}
-	per := len(pr.steps)
+	per := 0 // dispatches per evaluation; copies are not timed
+	for _, d := range pr.steps {
+		if d.copy == nil {
+			per++
+		}
+	}
 	evals := make([]float64, reps)
 	for i, tm := range res.Timings {
 		evals[i/per] += tm.Duration.Seconds()

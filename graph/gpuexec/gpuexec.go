@@ -45,6 +45,9 @@ type Options struct {
 	// maxBinding, when set, lowers the storage binding size kernels plan
 	// for, so that tests reach the chunked paths with small tensors.
 	maxBinding uint64
+	// maxTexture, when set, lowers the texture side kernels plan for, for
+	// the same reason.
+	maxTexture int
 }
 
 // Stats count what the executor has done since it was created.
@@ -205,8 +208,8 @@ func (e *Executor) Run(ctx context.Context, p *graph.Plan, inputs map[string]gra
 	}
 	r := e.dev.NewRecorder("run")
 	r.Time(e.opts.Timestamps)
-	for _, d := range pr.steps {
-		r.Dispatch(d.label, d.pipeline, d.group, d.x, d.y, d.z)
+	for i := range pr.steps {
+		pr.steps[i].record(r)
 	}
 	type read struct {
 		out graph.Output

@@ -44,6 +44,10 @@ type Kernel struct {
 	// packed f16 when it is a weight and Options.F16Weights is set. Kernels
 	// without it always get f32.
 	F16Weights bool
+	// WeightTexture says that Build takes a Linear's w (input 1) as a
+	// texture (Tensor.Texture, laid out by linearTexWeight) instead of a
+	// buffer. Such a kernel's Supports must refuse a w that is not a weight.
+	WeightTexture bool
 	// Supports reports whether the variant can compute node n, whose
 	// inputs are in (graph order; nil for an absent optional input), on dev;
 	// nil means every node of the op. Variants whose loops grow with the
@@ -179,13 +183,15 @@ func (s selection) choose(n *graph.Node, in []*graph.Node, dev *gpu.Device) (*Ke
 // Tensor is a node's data on the device: a range of a buffer and the
 // node's shape. A weight stored as f16 (Options.F16Weights, Linear's w only)
 // has F16 set and holds two values per 32-bit word, low half first, to be
-// read with unpack2x16float.
+// read with unpack2x16float. A Linear's w given to a kernel with
+// WeightTexture is a texture instead (Texture set, Buffer nil).
 type Tensor struct {
-	Buffer *gpu.Buffer
-	Offset uint64
-	Bytes  uint64
-	Shape  []int
-	F16    bool
+	Buffer  *gpu.Buffer
+	Offset  uint64
+	Bytes   uint64
+	Shape   []int
+	F16     bool
+	Texture *gpu.Texture
 }
 
 // Valid reports whether t is present (absent optional inputs are not).

@@ -19,6 +19,9 @@ import (
 //     second, narrow block serves the few-row layers (pooling heads, a short
 //     batch). It needs K % 4 == 0 (every SigLIP layer has it) and hands
 //     other K to the tiled kernel.
+//   - reg_tex (CPU adapters, the default where the adapter has read-only
+//     storage textures): reg's tiling with both operands read through
+//     textures, which lavapipe loads far more cheaply (linear_tex.go).
 //   - tiled (GPUs): shaders/linear_tiled.wgsl, the textbook shared-memory
 //     tiling with its tile sizes as override constants.
 //
@@ -31,11 +34,20 @@ func init() {
 	register(Kernel{Op: graph.OpLinear, Name: "tiled", Target: ForGPU, Priority: 10, F16Weights: true, Build: linearTiled})
 }
 
-// regTile is the block of y one invocation of the reg kernel computes.
-type regTile struct{ tm, tn int }
+// regTile is the block of y one invocation of the reg (or, with tex, the
+// reg_tex) kernel computes.
+type regTile struct {
+	tm, tn int
+	tex    bool
+}
 
 // shader names the generated WGSL file of the tile.
-func (t regTile) shader() string { return fmt.Sprintf("linear_reg_%dx%d.wgsl", t.tm, t.tn) }
+func (t regTile) shader() string {
+	if t.tex {
+		return fmt.Sprintf("linear_regtex_%dx%d.wgsl", t.tm, t.tn)
+	}
+	return fmt.Sprintf("linear_reg_%dx%d.wgsl", t.tm, t.tn)
+}
 
 // linearRegTiles are the generated tiles: 32×24 for most layers and 8×32
 // for layers of at most linearSmallM rows, where a taller tile would mostly
@@ -46,7 +58,7 @@ func (t regTile) shader() string { return fmt.Sprintf("linear_reg_%dx%d.wgsl", t
 // compile time: lavapipe compiles a pipeline on its first dispatch, 32×24
 // in about 13 s on an idle 2-core machine (16×16: 3 s), once per weight
 // precision; Mesa's on-disk shader cache keeps the result for later runs.
-var linearRegTiles = []regTile{{32, 24}, {8, 32}}
+var linearRegTiles = []regTile{{32, 24, false}, {8, 32, false}}
 
 // linearRegWG is the reg kernel's workgroup size: one SIMD vector of lanes on
 // lavapipe at 256 bits.
@@ -80,12 +92,23 @@ func (o linearOperands) chunks(pr *Program, f func(r0, rows int) error) error {
 	if o.w.Bytes > maxB {
 		return fmt.Errorf("w %v takes %d MiB, over the adapter's %d MiB storage binding: use fewer outputs (N)", o.w.Shape, o.w.Bytes>>20, maxB>>20)
 	}
-	per := uint64(max(o.k, o.n)) * 4
+	return o.rowChunks(pr, uint64(max(o.k, o.n))*4, 0, f)
+}
+
+// rowChunks calls f for consecutive row ranges [r0, r0+rows) of at most
+// maxRows rows (0: any number) whose bytes, perRow a row, fit one storage
+// binding of pr's device; chunks are multiples of linearChunkAlign rows.
+func (o linearOperands) rowChunks(pr *Program, perRow uint64, maxRows int, f func(r0, rows int) error) error {
+	maxB := pr.MaxBinding()
 	rows := o.m
-	if uint64(o.m)*per > maxB {
-		rows = int(maxB/per) / linearChunkAlign * linearChunkAlign
+	if uint64(o.m)*perRow > maxB || maxRows > 0 && o.m > maxRows {
+		rows = int(maxB / perRow)
+		if maxRows > 0 {
+			rows = min(rows, maxRows)
+		}
+		rows = rows / linearChunkAlign * linearChunkAlign
 		if rows == 0 {
-			return fmt.Errorf("%d rows of K=%d, N=%d: %d rows do not fit the adapter's %d MiB storage binding", o.m, o.k, o.n, linearChunkAlign, maxB>>20)
+			return fmt.Errorf("%d rows of K=%d, N=%d: %d rows do not fit the adapter's %d MiB storage binding and %d-row limit", o.m, o.k, o.n, linearChunkAlign, maxB>>20, maxRows)
 		}
 	}
 	for r0 := 0; r0 < o.m; r0 += rows {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -83,6 +84,7 @@ type linTest struct {
 	kernels           string
 	f16               bool
 	maxBinding        uint64
+	maxTexture        int
 	seed              int
 }
 
@@ -147,7 +149,7 @@ func (c linTest) run(t *testing.T) linResult {
 	require.Len(t, r.plan.Steps, 1, "the planner fuses the epilogue into the Linear")
 
 	ctx := context.Background()
-	e, err := New(r.weights, Options{Device: testDev, Kernels: c.kernels, F16Weights: c.f16, maxBinding: c.maxBinding})
+	e, err := New(r.weights, Options{Device: testDev, Kernels: c.kernels, F16Weights: c.f16, maxBinding: c.maxBinding, maxTexture: c.maxTexture})
 	require.NoError(t, err)
 	defer e.Close()
 	out, err := e.Run(ctx, r.plan, r.inputs)
@@ -186,8 +188,45 @@ func (r linResult) check(t *testing.T, c linTest) {
 // all.
 func linearVariants(t *testing.T) []string {
 	vs := Variants(graph.OpLinear)
-	require.Subset(t, vs, []string{"naive", "reg", "tiled"})
+	require.Subset(t, vs, []string{"naive", "reg", "reg_tex", "tiled"})
 	return vs
+}
+
+// refused reports whether c names a variant that does not support c's
+// Linear on the test device (reg_tex: K % 4 != 0, a w that is not a weight,
+// no read-only storage textures). Then it checks that the executor says so
+// when that variant is forced, and that the automatic choice computes c
+// with another variant, correctly.
+func (c linTest) refused(t *testing.T) bool {
+	t.Helper()
+	_, want, _ := strings.Cut(c.kernels, "linear=")
+	b := graph.NewBuilder()
+	x := b.Input("x", graph.F32, c.m, c.k)
+	w := b.Weight("w", c.n, c.k)
+	if c.wIsInput {
+		w = b.Input("w", graph.F32, c.n, c.k)
+	}
+	b.Output("y", b.Linear(x, w, graph.Tensor{}))
+	p := plan(t, b)
+	n := p.Nodes[p.Steps[0]]
+	for _, k := range registry[graph.OpLinear] {
+		if k.Name != want || k.Supports == nil || k.Supports(n, inputNodes(p, n), testDev) {
+			continue
+		}
+		e, err := New(mapWeights{"w": graph.F32Value(make([]float32, c.n*c.k), c.n, c.k)}, Options{Device: testDev, Kernels: c.kernels})
+		require.NoError(t, err)
+		defer e.Close()
+		in := map[string]graph.Value{"x": graph.F32Value(make([]float32, c.m*c.k), c.m, c.k), "w": graph.F32Value(make([]float32, c.n*c.k), c.n, c.k)}
+		_, err = e.Run(context.Background(), p, in)
+		assert.ErrorContains(t, err, "does not support", "forcing %s on an unsupported shape", want)
+		auto := c
+		auto.kernels = ""
+		r := auto.run(t)
+		assert.NotEqual(t, want, r.kernel, "the automatic choice skips %s", want)
+		r.check(t, auto)
+		return true
+	}
+	return false
 }
 
 func TestLinearEpilogues(t *testing.T) {
@@ -213,6 +252,9 @@ func TestLinearShapes(t *testing.T) {
 		for i, s := range shapes {
 			c := linTest{m: s[0], k: s[1], n: s[2], bias: i%2 == 0, gelu: i%3 == 0, resid: i%4 == 1, kernels: "linear=" + v, seed: i}
 			t.Run(v+"/"+c.String(), func(t *testing.T) {
+				if c.refused(t) {
+					return
+				}
 				c.run(t).check(t, c)
 			})
 		}
@@ -228,10 +270,13 @@ func TestLinearShapes(t *testing.T) {
 // accumulation bound. It logs the typical size of that difference.
 func TestLinearF16(t *testing.T) {
 	shapes := [][3]int{{1, 588, 96}, {7, 768, 40}, {257, 588, 129}, {33, 587, 64}}
-	for _, v := range []string{"reg", "tiled"} {
+	for _, v := range []string{"reg", "reg_tex", "tiled"} {
 		for i, s := range shapes {
 			c := linTest{m: s[0], k: s[1], n: s[2], bias: true, gelu: i%2 == 0, kernels: "linear=" + v, f16: true, seed: 10 + i}
 			t.Run(v+"/"+c.String(), func(t *testing.T) {
+				if c.refused(t) {
+					return
+				}
 				r := c.run(t)
 				r.check(t, c)
 				if c.gelu {
@@ -265,6 +310,9 @@ func TestLinearActivationW(t *testing.T) {
 	for _, v := range linearVariants(t) {
 		c := linTest{m: 9, k: 1152, n: 5, wIsInput: true, f16: true, kernels: "linear=" + v, seed: 3}
 		t.Run(v, func(t *testing.T) {
+			if c.refused(t) {
+				return
+			}
 			c.run(t).check(t, c)
 		})
 	}
@@ -281,6 +329,16 @@ func TestLinearChunks(t *testing.T) {
 			assert.EqualValues(t, 5, r.dispatches, "257 rows in chunks of 64")
 		})
 	}
+	// reg_tex binds no x: its rows are chunked to fit x's texture, here
+	// 3 rows of 4096 texels: 83 rows of K=588, so chunks of 64 rows.
+	if testDev.HasStorageTextureRead() {
+		c := linTest{m: 257, k: 588, n: 64, bias: true, resid: true, gelu: true, kernels: "linear=reg_tex", maxTexture: 3, seed: 5}
+		t.Run("reg_tex", func(t *testing.T) {
+			r := c.run(t)
+			r.check(t, c)
+			assert.EqualValues(t, 5, r.dispatches, "257 rows in chunks of 64")
+		})
+	}
 	// A w over the binding limit is an error that names it.
 	c := linTest{m: 4, k: 588, n: 100, kernels: "linear=reg", maxBinding: 200_000}
 	b := graph.NewBuilder()
@@ -292,10 +350,15 @@ func TestLinearChunks(t *testing.T) {
 	assert.ErrorContains(t, err, "storage binding")
 }
 
-// TestLinearChoice checks the automatic choice: the register kernel on a
-// CPU adapter, the shared-memory one when tuning for GPUs.
+// TestLinearChoice checks the automatic choice: the register kernel reading
+// textures on a CPU adapter that has read-only storage textures (else the
+// one reading buffers), the shared-memory one when tuning for GPUs.
 func TestLinearChoice(t *testing.T) {
-	want := map[gpu.AdapterType]string{gpu.CPU: "reg"}[testDev.Info().Type]
+	cpu := "reg"
+	if testDev.HasStorageTextureRead() {
+		cpu = "reg_tex"
+	}
+	want := map[gpu.AdapterType]string{gpu.CPU: cpu}[testDev.Info().Type]
 	if want == "" {
 		want = "tiled"
 	}
@@ -304,5 +367,45 @@ func TestLinearChoice(t *testing.T) {
 	c.kernels = "gpu"
 	assert.Equal(t, "tiled", c.run(t).kernel)
 	c.kernels = "cpu"
-	assert.Equal(t, "reg", c.run(t).kernel)
+	assert.Equal(t, cpu, c.run(t).kernel)
+	c.kernels = "cpu,linear=reg"
+	assert.Equal(t, "reg", c.run(t).kernel, "reg stays selectable")
+}
+
+// TestLinearTexWeight checks reg_tex's weight layout against its
+// definition: texel q of row r at (8q + r%8, r/8), 4 f32 or 8 packed f16
+// per texel, zeros past K and past N.
+func TestLinearTexWeight(t *testing.T) {
+	const n, k = 11, 12 // K padded to 16; 2 groups of 8 rows
+	w := make([]float32, n*k)
+	for i := range w {
+		w[i] = float32(i) + 0.5
+	}
+	for _, f16 := range []bool{false, true} {
+		words, width, height := linearTexWeight(w, n, k, f16)
+		per := 4
+		if f16 {
+			per = 8
+		}
+		assert.Equal(t, 8*16/per, width, "f16=%v", f16)
+		assert.Equal(t, 2, height)
+		require.Len(t, words, 4*width*height)
+		for r := range 16 {
+			for kk := range 16 {
+				want := float32(0)
+				if r < n && kk < k {
+					want = w[r*k+kk]
+				}
+				texel := (r/8)*width + (kk/per)*8 + r%8
+				var got float32
+				if f16 {
+					word := words[4*texel+(kk%8)/2]
+					got = halfToFloat(uint16(word >> (16 * (kk % 2))))
+				} else {
+					got = math.Float32frombits(words[4*texel+kk%4])
+				}
+				require.Equal(t, want, got, "f16=%v w[%d, %d]", f16, r, kk)
+			}
+		}
+	}
 }

@@ -21,6 +21,7 @@ type Program struct {
 	uniforms *gpu.Buffer
 	scratch  []*gpu.Buffer
 	shared   []*gpu.Buffer // SharedScratch buffers, also in scratch
+	textures []*gpu.Texture
 	steps    []dispatch
 	// kernel names the variant chosen for each step node, for timings.
 	kernel map[int]*Kernel
@@ -28,7 +29,8 @@ type Program struct {
 	node *graph.Node
 }
 
-// dispatch is one recorded kernel launch.
+// dispatch is one recorded kernel launch, or a copy of a buffer range
+// into a texture (copy set, no pipeline) that the launches after it read.
 type dispatch struct {
 	label    string
 	pipeline *gpu.Pipeline
@@ -36,6 +38,59 @@ type dispatch struct {
 	params   *gpu.Binding // last binding, filled when the uniforms are uploaded
 	group    *gpu.BindGroup
 	x, y, z  uint32
+	copy     *textureCopy
+}
+
+// textureCopy is a buffer-to-texture copy step (gpu.Recorder.CopyToTexture).
+type textureCopy struct {
+	src    *gpu.Buffer
+	srcOff uint64
+	dst    *gpu.Texture
+	texels int
+}
+
+// record adds the step to r.
+func (d *dispatch) record(r *gpu.Recorder) {
+	if c := d.copy; c != nil {
+		r.CopyToTexture(c.src, c.srcOff, c.dst, 0, c.texels)
+		return
+	}
+	r.Dispatch(d.label, d.pipeline, d.group, d.x, d.y, d.z)
+}
+
+// CopyToTexture records a copy of texels texels (16 bytes each) of t's
+// buffer, from t.Offset on, into the first texels of tex, row after row,
+// before the dispatches recorded after it.
+func (pr *Program) CopyToTexture(t Tensor, tex *gpu.Texture, texels int) {
+	pr.steps = append(pr.steps, dispatch{label: pr.label(), copy: &textureCopy{src: t.Buffer, srcOff: t.Offset, dst: tex, texels: texels}})
+}
+
+// SharedTexture returns a texture of the given format and width with at
+// least the given height, which other kernels of the program may use too
+// (like SharedScratch): its contents are defined only from the copy that
+// fills it to the last dispatch that reads it. The first large enough is
+// reused, else a new one is made.
+func (pr *Program) SharedTexture(label string, f gpu.TextureFormat, width, height int) (*gpu.Texture, error) {
+	for _, t := range pr.textures {
+		if t.Format() == f && t.Width() == width && t.Height() >= height {
+			return t, nil
+		}
+	}
+	t, err := pr.e.dev.NewTexture(label, f, width, height)
+	if err != nil {
+		return nil, err
+	}
+	pr.textures = append(pr.textures, t)
+	return t, nil
+}
+
+// MaxTexture returns the largest side of a 2D texture kernels may use.
+func (pr *Program) MaxTexture() int {
+	m := int(pr.e.dev.Limits().MaxTextureDimension2D)
+	if pr.e.opts.maxTexture > 0 {
+		m = min(m, pr.e.opts.maxTexture)
+	}
+	return m
 }
 
 // Device returns the device the program runs on.
@@ -175,7 +230,12 @@ func (e *Executor) build(p *graph.Plan) (_ *Program, err error) {
 				continue
 			}
 			f16 := n.Op == graph.OpLinear && i == 1 && k.F16Weights && e.opts.F16Weights
-			if in[i], err = pr.tensor(x, f16); err != nil {
+			if n.Op == graph.OpLinear && i == 1 && k.WeightTexture {
+				in[i], err = pr.weightTexture(x, f16)
+			} else {
+				in[i], err = pr.tensor(x, f16)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("gpuexec: %s: %w", n.Name, err)
 			}
 		}
@@ -194,6 +254,9 @@ func (e *Executor) build(p *graph.Plan) (_ *Program, err error) {
 	}
 	for i := range pr.steps {
 		d := &pr.steps[i]
+		if d.copy != nil {
+			continue
+		}
 		bs := d.bindings
 		if d.params != nil {
 			bs = append(bs[:len(bs):len(bs)], *d.params)
@@ -244,6 +307,9 @@ func (pr *Program) release() {
 	}
 	for _, b := range pr.scratch {
 		b.Release()
+	}
+	for _, t := range pr.textures {
+		t.Release()
 	}
 	if pr.uniforms != nil {
 		pr.uniforms.Release()

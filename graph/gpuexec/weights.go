@@ -24,23 +24,37 @@ type weightCache struct {
 type weightKey struct {
 	name string
 	f16  bool
+	tex  bool // a Linear w laid out as a texture by linearTexWeight
 }
 
 type weight struct {
 	buf   *gpu.Buffer
+	tex   *gpu.Texture
 	shape []int
 	f16   bool
 }
 
 func (w *weight) tensor() Tensor {
+	if w.tex != nil {
+		return Tensor{Texture: w.tex, Bytes: w.tex.Bytes(), Shape: w.shape, F16: w.f16}
+	}
 	return Tensor{Buffer: w.buf, Bytes: w.buf.Size(), Shape: w.shape, F16: w.f16}
 }
 
 // get returns node n's weight on the device, uploading it on first use.
 func (c *weightCache) get(n *graph.Node, f16 bool) (*weight, error) {
+	return c.load(weightKey{n.Name, f16, false}, n)
+}
+
+// texture returns node n, a Linear's w [N, K], as the texture the reg_tex
+// kernel reads (see linearTexWeight), uploading it on first use.
+func (c *weightCache) texture(n *graph.Node, f16 bool) (*weight, error) {
+	return c.load(weightKey{n.Name, f16, true}, n)
+}
+
+func (c *weightCache) load(key weightKey, n *graph.Node) (*weight, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := weightKey{n.Name, f16}
 	if w, ok := c.bufs[key]; ok {
 		return w, nil
 	}
@@ -53,6 +67,25 @@ func (c *weightCache) get(n *graph.Node, f16 bool) (*weight, error) {
 	}
 	if err := graph.CheckWeight(n, data, shape); err != nil {
 		return nil, err
+	}
+	f16 := key.f16
+	if key.tex {
+		if len(shape) != 2 {
+			return nil, fmt.Errorf("weight %s: a Linear weight texture needs a matrix, found shape %v", n.Name, shape)
+		}
+		texels, width, height := linearTexWeight(data, shape[0], shape[1], f16)
+		format := gpu.RGBA32Float
+		if f16 {
+			format = gpu.RGBA32Uint
+		}
+		tex, err := c.dev.UploadTexture(n.Name, format, width, height, gpu.Bytes(texels))
+		if err != nil {
+			return nil, fmt.Errorf("upload weight %s %v as a %d×%d texture: %w", n.Name, shape, width, height, err)
+		}
+		w := &weight{tex: tex, shape: shape, f16: f16}
+		c.bufs[key] = w
+		c.bytes += int64(tex.Bytes())
+		return w, nil
 	}
 	var raw []byte
 	if f16 {
@@ -74,7 +107,11 @@ func (c *weightCache) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, w := range c.bufs {
-		w.buf.Release()
+		if w.tex != nil {
+			w.tex.Release()
+		} else {
+			w.buf.Release()
+		}
 	}
 	c.bufs = map[weightKey]*weight{}
 	c.bytes = 0

@@ -1,0 +1,173 @@
+package gpuexec
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/x448/float16"
+
+	"github.com/gosig/gosig/gpu"
+	"github.com/gosig/gosig/graph"
+)
+
+// The reg_tex Linear kernel (CPU adapters): the register tiling of reg,
+// with both operands read through read-only storage textures
+// (shaders/linear_regtex_TMxTN.wgsl, generated with reg's by
+// linear_gen_test.go). On lavapipe a storage-buffer load loops over the
+// SIMD lanes with a branch per lane; a storage-texture load does not, and
+// the kernel runs about 1.5× as fast as reg at SigLIP's shapes (measured
+// same-run, see BenchmarkLinear).
+//
+// w is uploaded once per executor as a texture (weightCache.texture, laid
+// out by linearTexWeight, f32 or packed f16); x is copied into a texture
+// shared by the program's Linear layers before each dispatch, which costs a
+// memcpy of x (a few percent of the multiply). The kernel needs the
+// adapter's read-only storage textures, K % 4 == 0 and a w that is a
+// weight; the automatic choice falls back to reg otherwise.
+func init() {
+	register(Kernel{Op: graph.OpLinear, Name: "reg_tex", Target: ForCPU, Priority: 20, F16Weights: true, WeightTexture: true,
+		Supports: linearRegTexSupports, Build: linearRegTex})
+}
+
+// linearRegTexTiles are reg_tex's generated tiles: the same blocks as reg
+// (32×24 for most layers, 8×32 up to linearSmallM rows). On lavapipe with
+// texture operands 32×24 and 32×16 ran alike and 24×32, 16×32 and 48×16
+// 5–15% slower (same-run medians of CPU time).
+var linearRegTexTiles = []regTile{{32, 24, true}, {8, 32, true}}
+
+// linearTexXWidth is the width in texels of x's texture: rows of 64 KiB, a
+// multiple of the 256 bytes that buffer-to-texture copies need whatever K
+// is, since x is copied as one flat run of texels.
+const linearTexXWidth = 4096
+
+// linearTexLanes is the workgroup size of reg_tex and the number of rows
+// of w interleaved in its texture.
+const linearTexLanes = 8
+
+// linearTexWeight lays out w [n, k] (row-major) as the texels of reg_tex's
+// weight texture: row r's k, padded with zeros to a multiple of 8, split
+// into texels of 4 f32 (or, with f16, of 8 halves packed two per u32, low
+// half first), texel q of row r at (q·8 + r%8, r/8). It returns the texels'
+// 32-bit words and the texture's size.
+func linearTexWeight(w []float32, n, k int, f16 bool) (words []uint32, width, height int) {
+	k8 := (k + 7) / 8 * 8
+	per := 4 // values per texel
+	if f16 {
+		per = 8
+	}
+	q := k8 / per // texels per row of w
+	width, height = linearTexLanes*q, (n+linearTexLanes-1)/linearTexLanes
+	words = make([]uint32, 4*width*height)
+	for r := range n {
+		row := w[r*k : (r+1)*k]
+		for t := range q {
+			o := 4 * ((r/linearTexLanes)*width + t*linearTexLanes + r%linearTexLanes)
+			for c := range per {
+				kk := t*per + c
+				if kk >= k {
+					break
+				}
+				if f16 {
+					words[o+c/2] |= uint32(float16.Fromfloat32(row[kk]).Bits()) << (16 * (c % 2))
+				} else {
+					words[o+c] = math.Float32bits(row[kk])
+				}
+			}
+		}
+	}
+	return words, width, height
+}
+
+// linearTexFits reports whether a w of k columns and n rows fits reg_tex's
+// textures on a device whose textures have sides up to maxDim (f32, the
+// wider of the two layouts), and whether reg_tex's loops stay within
+// lavapipe's limit.
+func linearTexFits(dev *gpu.Device, k, n, maxDim int) bool {
+	k8 := (k + 7) / 8 * 8
+	tile := linearRegTexTiles[0]
+	trips := k8/8 + tile.tm + tile.tm*tile.tn
+	return 2*k8 <= maxDim && (n+linearTexLanes-1)/linearTexLanes <= maxDim &&
+		(k/4+linearTexXWidth-1)/linearTexXWidth <= maxDim && withinLoopLimit(dev, trips)
+}
+
+func linearRegTexSupports(n *graph.Node, in []*graph.Node, dev *gpu.Device) bool {
+	if !dev.HasStorageTextureRead() || in[1] == nil || in[1].Op != graph.OpWeight || len(in[1].Shape) != 2 {
+		return false
+	}
+	k, nOut := in[1].Shape[1], in[1].Shape[0]
+	return k%4 == 0 && linearTexFits(dev, k, nOut, int(dev.Limits().MaxTextureDimension2D))
+}
+
+// weightTexture returns node id, a weight, as reg_tex's texture.
+func (pr *Program) weightTexture(id int, f16 bool) (Tensor, error) {
+	p := pr.plan
+	src := p.Nodes[p.Storage[id]]
+	if src.Op != graph.OpWeight {
+		return Tensor{}, fmt.Errorf("%s is not a weight; the kernel reads w from a texture uploaded once", src.Name)
+	}
+	w, err := pr.e.weights.texture(src, f16)
+	if err != nil {
+		return Tensor{}, err
+	}
+	t := w.tensor()
+	t.Shape = p.Nodes[id].Shape
+	return t, nil
+}
+
+func linearRegTex(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
+	o := newLinearOperands(n, in, out)
+	if o.w.Texture == nil || o.k%4 != 0 {
+		return fmt.Errorf("reg_tex needs w as a texture and K %% 4 == 0, got K=%d", o.k)
+	}
+	tile := linearRegTexTiles[0]
+	if o.m <= linearSmallM {
+		tile = linearRegTexTiles[1]
+	}
+	k4 := o.k / 4
+	groups := ceilDiv(o.n, linearTexLanes)
+	cblocks := ceilDiv(groups, tile.tn)
+	// Rows per chunk: y and the residual within a storage binding, x's
+	// texels within a texture.
+	maxRows := linearTexXWidth * pr.MaxTexture() / k4
+	consts := map[string]float64{"F16": b2f(o.w.F16)}
+	dummy, err := linearTexDummy(pr, o.w.F16)
+	if err != nil {
+		return err
+	}
+	return o.rowChunks(pr, uint64(o.n)*4, maxRows, func(r0, rows int) error {
+		texels := rows * k4
+		xt, err := pr.SharedTexture("linear x", gpu.RGBA32Float, linearTexXWidth, ceilDiv(texels, linearTexXWidth))
+		if err != nil {
+			return err
+		}
+		x := o.x
+		x.Offset += uint64(r0*o.k) * 4
+		pr.CopyToTexture(x, xt, texels)
+		total := ceilDiv(rows, tile.tm) * cblocks
+		par := new(gpu.Params).U32(u32(rows)).U32(u32(k4)).U32(u32(o.n)).U32(o.flags).U32(u32(cblocks)).U32(u32(total)).U32(u32(groups))
+		w32, w16 := gpu.Binding{Texture: o.w.Texture}, gpu.Binding{Texture: dummy}
+		if o.w.F16 {
+			w32, w16 = w16, w32
+		}
+		y := rowsOf(o.out, o.n, r0, rows)
+		bias, resid := y, y
+		if o.bias.Valid() {
+			bias = o.bias.Binding()
+		}
+		if o.resid.Valid() {
+			resid = rowsOf(o.resid, o.n, r0, rows)
+		}
+		return pr.Dispatch(Shader{Name: tile.shader(), Constants: consts}, par, total, gpu.Binding{Texture: xt}, w32, w16, bias, resid, y)
+	})
+}
+
+// linearTexDummy returns a 1×1 texture of the format reg_tex does not
+// read (rgba32uint for f32 weights, rgba32float for f16), for the binding
+// the shader declares but skips.
+func linearTexDummy(pr *Program, f16 bool) (*gpu.Texture, error) {
+	f := gpu.RGBA32Uint
+	if f16 {
+		f = gpu.RGBA32Float
+	}
+	return pr.SharedTexture("linear unused w", f, 1, 1)
+}
