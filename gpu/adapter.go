@@ -2,6 +2,8 @@ package gpu
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
@@ -91,6 +93,25 @@ type AdapterInfo struct {
 	Features     Features    `json:"features"`
 	Limits       Limits      `json:"limits"`
 }
+
+// SIMDLanes returns the number of 32-bit lanes in one SIMD vector of a CPU
+// adapter that states it in its name, as lavapipe does ("llvmpipe (LLVM
+// 15.0.6, 256 bits)": 8; Mesa's LP_NATIVE_VECTOR_WIDTH=512 makes it 16),
+// else 0. Kernels for CPU adapters size their workgroups by it: lavapipe
+// runs the invocations of a workgroup as the lanes of such vectors.
+func (a AdapterInfo) SIMDLanes() int {
+	if a.Type != CPU {
+		return 0
+	}
+	m := simdBitsRE.FindStringSubmatch(a.Name)
+	if m == nil {
+		return 0
+	}
+	bits, _ := strconv.Atoi(m[1])
+	return bits / 32
+}
+
+var simdBitsRE = regexp.MustCompile(`\b(128|256|512) bits\)`)
 
 // String is a one-line summary: name, type, backend, driver.
 func (a AdapterInfo) String() string {

@@ -216,3 +216,15 @@ func TestTextureClose(t *testing.T) {
 		tex.Release()
 	}
 }
+
+func TestSIMDLanes(t *testing.T) {
+	for name, want := range map[string]int{
+		"llvmpipe (LLVM 15.0.6, 256 bits)": 8,
+		"llvmpipe (LLVM 17.0.1, 512 bits)": 16,
+		"llvmpipe (LLVM 12.0.0, 128 bits)": 4,
+		"SwiftShader Device (Subzero)":     0,
+	} {
+		assert.Equal(t, want, AdapterInfo{Name: name, Type: CPU}.SIMDLanes(), name)
+	}
+	assert.Zero(t, AdapterInfo{Name: "llvmpipe (LLVM 15.0.6, 256 bits)", Type: Discrete}.SIMDLanes(), "only CPU adapters")
+}

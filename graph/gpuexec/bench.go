@@ -81,6 +81,13 @@ type KernelTiming struct {
 	GFLOPs  float64 `json:"gflops"`
 	Method  string  `json:"method"` // "timestamps" or "wall"
 	Adapter string  `json:"adapter"`
+	// CPUMs is the CPU time of the whole process (every thread, user and
+	// system) per evaluation, the median over rounds, where the OS reports
+	// it (0 elsewhere). On a CPU adapter, whose worker threads run in this
+	// process, FLOPs ÷ CPUMs × cores is the rate an otherwise idle machine
+	// would reach, and it is steadier than the times when other processes
+	// share the cores.
+	CPUMs float64 `json:"cpu_ms,omitempty"`
 }
 
 // BenchKernel times case c on dev with the kernel choice of opts (Device and
@@ -118,15 +125,18 @@ func BenchKernel(ctx context.Context, dev *gpu.Device, c KernelCase, opts Option
 	if opts.Timestamps {
 		t.Method = "timestamps"
 	}
-	var times []float64
+	var times, cpu []float64
 	for range max(rounds, 1) {
+		c0 := processCPUTime()
 		d, err := e.repeat(ctx, p, max(reps, 1))
 		if err != nil {
 			return KernelTiming{}, err
 		}
 		times = append(times, d.Seconds())
+		cpu = append(cpu, (processCPUTime()-c0).Seconds()/float64(max(reps, 1)))
 	}
 	t.Ms = median(times) * 1e3
+	t.CPUMs = median(cpu) * 1e3
 	t.GFLOPs = c.FLOPs / (t.Ms * 1e-3) / 1e9
 	return t, nil
 }

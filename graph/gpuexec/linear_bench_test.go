@@ -3,8 +3,10 @@ package gpuexec
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 
+	"github.com/gosig/gosig/gpu"
 	"github.com/gosig/gosig/graph"
 )
 
@@ -13,6 +15,10 @@ import (
 // that read them, packed f16 weights. Each iteration is one BenchLinear
 // measurement: 4 evaluations in one submit, GPU timestamps where the
 // adapter has them (the median evaluation), else the submit's wall time.
+// On a CPU adapter it also reports cpu-GFLOP/s, the FLOPs over the
+// process's CPU time times the cores: the rate with the cores to itself,
+// steadier than the times on a shared machine (it counts the copies
+// reg_tex makes of x, which the timestamps leave out).
 //
 //	go test -run '^$' -bench Linear ./graph/gpuexec
 func BenchmarkLinear(b *testing.B) {
@@ -39,6 +45,10 @@ func BenchmarkLinear(b *testing.B) {
 					}
 					b.ReportMetric(t.Ms, "ms/op-gpu")
 					b.ReportMetric(t.GFLOPs, "GFLOP/s")
+					if t.CPUMs > 0 && testDev.Info().Type == gpu.CPU {
+						// What the adapter's threads would reach with the cores to themselves.
+						b.ReportMetric(2*float64(s[0])*float64(s[1])*float64(s[2])/(t.CPUMs*1e-3)/1e9*float64(runtime.NumCPU()), "cpu-GFLOP/s")
+					}
 				})
 			}
 		}

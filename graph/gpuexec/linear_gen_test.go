@@ -67,14 +67,18 @@ func linearRegShader(tile regTile) string {
 // x is a texture of XW texels (4 f32 of a row) per texture row, filled from
 // y's input buffer by a copy before the dispatch: texel t of the flat
 // row-major x (t = row·K/4 + k/4) is at (t %% XW, t / XW). w is uploaded
-// once, its rows in groups of 8 interleaved so that the 8 lanes of a
-// workgroup, which take 8 consecutive rows, read adjacent texels: w[r, 4q..
-// 4q+3] is texel (8q + r %% 8, r / 8) of wt (f32), and with F16 w[r, 8q..8q+7]
-// packed as f16 pairs (low half first) is texel (8q + r %% 8, r / 8) of wh;
-// rows are padded with zeros to a multiple of 8 k, groups to whole texels.
-// Lane l of workgroup column block cb computes the columns (cb·TN + j)·8 + l.
-// Rows and columns past the edge are read clamped and not written. The
-// epilogue (bias, GELU-tanh, residual) then runs in a loop over the block.
+// once, its rows in groups of WG interleaved so that the WG lanes of a
+// workgroup, which take WG consecutive rows, read adjacent texels: w[r,
+// 4q..4q+3] is texel (WG·q + r %% WG, r / WG) of wt (f32), and with F16
+// w[r, 8q..8q+7] packed as f16 pairs (low half first) is texel (WG·q +
+// r %% WG, r / WG) of wh; rows are padded with zeros to a multiple of 8 k,
+// groups to whole texels. Lane l of workgroup column block cb computes the
+// columns (cb·TN + j)·WG + l. Rows and columns past the edge are read
+// clamped and not written. The accumulators start at the bias; GELU-tanh
+// and the residual, when asked for, then run in a loop over the block
+// written to y (a Linear with bias alone has no such pass: on lavapipe,
+// where each element costs a storage-buffer load and store, it would take
+// a fifth of the time at K = 768).
 //
 // Bindings: 0 x (rgba32float texture) · 1 w (rgba32float texture; any
 //           rgba32float texture when F16) · 2 w, packed f16 (rgba32uint
@@ -82,13 +86,15 @@ func linearRegShader(tile regTile) string {
 //           buffer when absent) · 4 residual (read; any buffer when absent)
 //           · 5 y [M, N] (read_write) · 6 params {m, k4 = K/4, n, flags (1
 //           bias, 2 GELU-tanh, 4 residual), cblocks = ceil(groups/TN), total
-//           workgroups, groups = ceil(N/8)}
-// Workgroup: 8 invocations (the 8 interleaved rows of w; one SIMD vector of
-//            lavapipe at 256 bits): workgroup g covers rows (g / cblocks)·%[1]d..
-//            and column block g %% cblocks; total = ceil(M/%[1]d)·cblocks,
-//            folded into x·y above 65535.
+//           workgroups, groups = ceil(N/WG)}
+// Workgroup: WG invocations (the WG interleaved rows of w): workgroup g
+//            covers rows (g / cblocks)·%[1]d.. and column block g %% cblocks;
+//            total = ceil(M/%[1]d)·cblocks, folded into x·y above 65535.
 // Loop trips per invocation: ceil(K/8) + %[4]d (epilogue).
-// Overrides: F16 (read w from binding 2).
+// Overrides: WG (lanes of one SIMD vector: 8 on lavapipe at 256 bits, 16
+//            at 512; w's texture must be interleaved by the same number),
+//            F16 (read w from binding 2).
+override WG: u32 = 8u;
 override F16: bool = false;
 
 struct Params { m: u32, k4: u32, n: u32, flags: u32, cblocks: u32, total: u32, groups: u32 }
@@ -171,14 +177,14 @@ fn loadX(t: u32) -> vec4<f32> {
 // W2 is 8 consecutive k of one row of w.
 struct W2 { a: vec4<f32>, b: vec4<f32> }
 
-// loadW returns w[r, 4k.. 4k+7] for lane l of row group g (r = 8g + l),
+// loadW returns w[r, 4k.. 4k+7] for lane l of row group g (r = WG·g + l),
 // k even, from the f32 or the packed f16 texture.
 fn loadW(k: u32, g: i32, l: u32) -> W2 {
 	if (F16) {
-		let h = textureLoad(wh, vec2<i32>(i32(k * 4u + l), g));
+		let h = textureLoad(wh, vec2<i32>(i32(k / 2u * WG + l), g));
 		return W2(vec4<f32>(unpack2x16float(h.x), unpack2x16float(h.y)), vec4<f32>(unpack2x16float(h.z), unpack2x16float(h.w)));
 	}
-	return W2(textureLoad(wt, vec2<i32>(i32(k * 8u + l), g)), textureLoad(wt, vec2<i32>(i32(k * 8u + 8u + l), g)));
+	return W2(textureLoad(wt, vec2<i32>(i32(k * WG + l), g)), textureLoad(wt, vec2<i32>(i32(k * WG + WG + l), g)));
 }
 `)
 	} else {
@@ -211,7 +217,7 @@ fn put(r: u32, c: u32, v: f32) {
 	col, kLen := "n0 + %du", "k4"
 	if tile.tex {
 		w(`
-@compute @workgroup_size(8)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
 	let g = wid.x + wid.y * nwg.x;
@@ -224,7 +230,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 	// Row starts in texels of x, clamped to the last row; row groups of w,
 	// clamped to the last.
 `)
-		col, kLen = "(nb + %du) * 8u + lid", "k4"
+		col, kLen = "(nb + %du) * WG + lid", "k4"
 		for i := range tm {
 			w("\tlet r%d = min(m0 + %du, p.m - 1u) * k4;\n", i, i)
 		}
@@ -252,9 +258,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 			w("\tlet c%d = min(n0 + %du, p.n - 1u) * k4;\n", j, j)
 		}
 	}
-	for i := range tm {
+	if tile.tex {
+		// The bias starts the accumulators, so that a Linear with bias
+		// alone (most of them) has no epilogue pass over y.
+		w("\t// The accumulators start at the bias (0 without one).\n\tlet hasBias = (p.flags & 1u) != 0u;\n")
 		for j := range tn {
-			w("\tvar a%d_%d = 0.0;\n", i, j)
+			w("\tlet b%d = select(0.0, bias[min((nb + %du) * WG + lid, p.n - 1u)], hasBias);\n", j, j)
+		}
+		for i := range tm {
+			for j := range tn {
+				w("\tvar a%d_%d = b%d;\n", i, j, j)
+			}
+		}
+	} else {
+		for i := range tm {
+			for j := range tn {
+				w("\tvar a%d_%d = 0.0;\n", i, j)
+			}
 		}
 	}
 	if tile.tex {
@@ -298,7 +318,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 	}
 	epiCol := "n0 + j"
 	if tile.tex {
-		epiCol = "(nb + j) * 8u + lid"
+		epiCol = "(nb + j) * WG + lid"
 		w(`	// Never true (flags has 3 bits): a shader with storage textures gets
 	// wgpu's derived layout, which binds a buffer the shader only reads as
 	// read-only, and bias or residual in y's buffer would then conflict
@@ -309,17 +329,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 	}
 `)
 	}
+	// The epilogue's test and bias term: reg_tex added the bias first.
+	epiTest, biasTerm := "p.flags != 0u", `
+					if ((p.flags & 1u) != 0u) {
+						o = o + bias[c];
+					}`
+	if tile.tex {
+		epiTest, biasTerm = "(p.flags & 6u) != 0u", ""
+	}
 	w(`	// The epilogue, in place over the block.
-	if (p.flags != 0u) {
+	if (%s) {
 		for (var i = 0u; i < TM; i = i + 1u) {
 			let r = m0 + i;
 			for (var j = 0u; j < TN; j = j + 1u) {
 				let c = %s;
 				if (r < p.m && c < p.n) {
-					var o = y[r * p.n + c];
-					if ((p.flags & 1u) != 0u) {
-						o = o + bias[c];
-					}
+					var o = y[r * p.n + c];%s
 					if ((p.flags & 2u) != 0u) {
 						o = gelu_tanh(o);
 					}
@@ -332,6 +357,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 		}
 	}
 }
-`, epiCol)
+`, epiTest, epiCol, biasTerm)
 	return b.String()
 }

@@ -373,30 +373,34 @@ func TestLinearChoice(t *testing.T) {
 }
 
 // TestLinearTexWeight checks reg_tex's weight layout against its
-// definition: texel q of row r at (8q + r%8, r/8), 4 f32 or 8 packed f16
-// per texel, zeros past K and past N.
+// definition: texel q of row r at (lanes·q + r%lanes, r/lanes), 4 f32 or 8
+// packed f16 per texel, zeros past K and past N.
 func TestLinearTexWeight(t *testing.T) {
-	const n, k = 11, 12 // K padded to 16; 2 groups of 8 rows
+	const n, k = 11, 12 // K padded to 16
 	w := make([]float32, n*k)
 	for i := range w {
 		w[i] = float32(i) + 0.5
 	}
-	for _, f16 := range []bool{false, true} {
-		words, width, height := linearTexWeight(w, n, k, f16)
+	for _, c := range []struct {
+		f16   bool
+		lanes int
+	}{{false, 8}, {true, 8}, {false, 16}, {true, 16}} {
+		f16, lanes := c.f16, c.lanes
+		words, width, height := linearTexWeight(w, n, k, f16, lanes)
 		per := 4
 		if f16 {
 			per = 8
 		}
-		assert.Equal(t, 8*16/per, width, "f16=%v", f16)
-		assert.Equal(t, 2, height)
+		assert.Equal(t, lanes*16/per, width, "f16=%v", f16)
+		assert.Equal(t, (n+lanes-1)/lanes, height)
 		require.Len(t, words, 4*width*height)
-		for r := range 16 {
+		for r := range height * lanes {
 			for kk := range 16 {
 				want := float32(0)
 				if r < n && kk < k {
 					want = w[r*k+kk]
 				}
-				texel := (r/8)*width + (kk/per)*8 + r%8
+				texel := (r/lanes)*width + (kk/per)*lanes + r%lanes
 				var got float32
 				if f16 {
 					word := words[4*texel+(kk%8)/2]

@@ -40,28 +40,35 @@ var linearRegTexTiles = []regTile{{32, 24, true}, {8, 32, true}}
 // is, since x is copied as one flat run of texels.
 const linearTexXWidth = 4096
 
-// linearTexLanes is the workgroup size of reg_tex and the number of rows
-// of w interleaved in its texture.
-const linearTexLanes = 8
+// linearTexLanes returns reg_tex's workgroup size on dev, which is also
+// the number of rows of w interleaved in its texture: the lanes of one SIMD
+// vector of a CPU adapter that says (lavapipe at 512 bits: 16), else 8.
+func linearTexLanes(dev *gpu.Device) int {
+	if l := dev.Info().SIMDLanes(); l == 16 {
+		return l
+	}
+	return 8
+}
 
 // linearTexWeight lays out w [n, k] (row-major) as the texels of reg_tex's
-// weight texture: row r's k, padded with zeros to a multiple of 8, split
-// into texels of 4 f32 (or, with f16, of 8 halves packed two per u32, low
-// half first), texel q of row r at (q·8 + r%8, r/8). It returns the texels'
-// 32-bit words and the texture's size.
-func linearTexWeight(w []float32, n, k int, f16 bool) (words []uint32, width, height int) {
+// weight texture for a workgroup of lanes invocations: row r's k, padded
+// with zeros to a multiple of 8, split into texels of 4 f32 (or, with f16,
+// of 8 halves packed two per u32, low half first), texel q of row r at
+// (q·lanes + r%lanes, r/lanes). It returns the texels' 32-bit words and the
+// texture's size.
+func linearTexWeight(w []float32, n, k int, f16 bool, lanes int) (words []uint32, width, height int) {
 	k8 := (k + 7) / 8 * 8
 	per := 4 // values per texel
 	if f16 {
 		per = 8
 	}
 	q := k8 / per // texels per row of w
-	width, height = linearTexLanes*q, (n+linearTexLanes-1)/linearTexLanes
+	width, height = lanes*q, (n+lanes-1)/lanes
 	words = make([]uint32, 4*width*height)
 	for r := range n {
 		row := w[r*k : (r+1)*k]
 		for t := range q {
-			o := 4 * ((r/linearTexLanes)*width + t*linearTexLanes + r%linearTexLanes)
+			o := 4 * ((r/lanes)*width + t*lanes + r%lanes)
 			for c := range per {
 				kk := t*per + c
 				if kk >= k {
@@ -86,7 +93,8 @@ func linearTexFits(dev *gpu.Device, k, n, maxDim int) bool {
 	k8 := (k + 7) / 8 * 8
 	tile := linearRegTexTiles[0]
 	trips := k8/8 + tile.tm + tile.tm*tile.tn
-	return 2*k8 <= maxDim && (n+linearTexLanes-1)/linearTexLanes <= maxDim &&
+	lanes := linearTexLanes(dev)
+	return lanes*k8/4 <= maxDim && (n+lanes-1)/lanes <= maxDim &&
 		(k/4+linearTexXWidth-1)/linearTexXWidth <= maxDim && withinLoopLimit(dev, trips)
 }
 
@@ -124,12 +132,13 @@ func linearRegTex(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 		tile = linearRegTexTiles[1]
 	}
 	k4 := o.k / 4
-	groups := ceilDiv(o.n, linearTexLanes)
+	lanes := linearTexLanes(pr.Device())
+	groups := ceilDiv(o.n, lanes)
 	cblocks := ceilDiv(groups, tile.tn)
 	// Rows per chunk: y and the residual within a storage binding, x's
 	// texels within a texture.
 	maxRows := linearTexXWidth * pr.MaxTexture() / k4
-	consts := map[string]float64{"F16": b2f(o.w.F16)}
+	consts := map[string]float64{"F16": b2f(o.w.F16), "WG": float64(lanes)}
 	dummy, err := linearTexDummy(pr, o.w.F16)
 	if err != nil {
 		return err

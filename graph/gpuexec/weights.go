@@ -73,7 +73,7 @@ func (c *weightCache) load(key weightKey, n *graph.Node) (*weight, error) {
 		if len(shape) != 2 {
 			return nil, fmt.Errorf("weight %s: a Linear weight texture needs a matrix, found shape %v", n.Name, shape)
 		}
-		texels, width, height := linearTexWeight(data, shape[0], shape[1], f16)
+		texels, width, height := linearTexWeight(data, shape[0], shape[1], f16, linearTexLanes(c.dev))
 		format := gpu.RGBA32Float
 		if f16 {
 			format = gpu.RGBA32Uint
