@@ -352,3 +352,32 @@ func TestZeroShotScoresAreSortedSigmoids(t *testing.T) {
 }
 
 func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+// TestF16WeightsError measures what storing the Linear weights as f16 on
+// the GPU costs against Hugging Face's float32 embeddings and logits. f16
+// keeps 11 significant bits, so each weight moves by up to 2⁻¹² relative.
+// Measured: embeddings within 2e-4, logits (×exp(logit_scale) ≈ 60) within
+// 8e-3; the bounds are ~3× that. The README quotes the figures.
+func TestF16WeightsError(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range []string{"siglip2_tiny_p16", "siglip2_odd_p14"} {
+		t.Run(name, func(t *testing.T) {
+			f := openFixture(t, name)
+			m, err := Load(filepath.Join("..", "testdata", "models", name), Options{F16Weights: true})
+			require.NoError(t, err)
+			defer m.Close()
+			txt, err := m.Text(ctx, fixtureIDs(t, f), nil, OutEmbeds)
+			require.NoError(t, err)
+			want, _ := f.f32(t, "model.text_embeds")
+			assertClose(t, "f16 text_embeds", want, txt.Embeds.F32, 6e-4)
+			vis, err := m.Vision(ctx, fixturePatches(t, f, "mnp64", m.cfg.Vision.PatchSize), OutEmbeds)
+			require.NoError(t, err)
+			want, _ = f.f32(t, "model.mnp64.image_embeds")
+			assertClose(t, "f16 image_embeds", want, vis.Embeds.F32, 6e-4)
+			logits, err := m.Logits(rowsOf(vis.Embeds), rowsOf(txt.Embeds))
+			require.NoError(t, err)
+			want, _ = f.f32(t, "model.mnp64.logits_per_image")
+			assertClose(t, "f16 logits_per_image", want, flat(logits), 0.025)
+		})
+	}
+}
