@@ -29,20 +29,19 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 
 const spinUnroll = 256
 
-func runSpin(t *testing.T, iters uint32) ([]uint32, time.Duration) {
+func runSpin(t *testing.T, iters uint32, n int) ([]uint32, time.Duration) {
 	t.Helper()
-	const n = 4096
 	p, err := testDev.Pipeline(Shader{Name: "spin.wgsl", Source: spinShader, Constants: map[string]float64{"ITERS": float64(iters)}})
 	require.NoError(t, err)
-	out, err := testDev.NewBuffer("out", 4*n, Storage)
+	out, err := testDev.NewBuffer("out", uint64(4*n), Storage)
 	require.NoError(t, err)
 	defer out.Release()
 	bg, err := p.BindGroup(Binding{Buffer: out})
 	require.NoError(t, err)
 	defer bg.Release()
 	r := testDev.NewRecorder("spin")
-	r.Dispatch("spin", p, bg, n/64, 1, 1)
-	rb := r.Readback(out, 0, 4*n)
+	r.Dispatch("spin", p, bg, uint32(n/64), 1, 1)
+	rb := r.Readback(out, 0, uint64(4*n))
 	t0 := time.Now()
 	_, err = r.Submit(context.Background())
 	require.NoError(t, err)
@@ -63,16 +62,24 @@ func TestLongSubmit(t *testing.T) {
 		t.Skip("runs for over 6 s")
 	}
 	// Calibrate to ~7 s; this machine's speed drifts, so lengthen and retry
-	// if the run came out short.
-	_, probe := runSpin(t, 1000)
-	iters := uint32(1000 * (7 * float64(time.Second)) / float64(max(probe, time.Millisecond)))
-	iters = min(max(iters, 1000), 60000)
-	got, took := runSpin(t, iters)
-	if took < 5500*time.Millisecond && iters < 60000 {
-		iters = min(uint32(float64(iters)*7*float64(time.Second)/float64(took)), 60000)
-		got, took = runSpin(t, iters)
+	// if the run came out short. Past lavapipe's loop limit (60000 trips
+	// here), more invocations make it longer.
+	n := 4096
+	_, probe := runSpin(t, 1000, n)
+	scale := 7 * float64(time.Second) / float64(max(probe, time.Millisecond))
+	iters := uint32(min(max(1000*scale, 1000), 60000))
+	n *= max(1, int(1000*scale/60000+0.999))
+	got, took := runSpin(t, iters, n)
+	if took < 5500*time.Millisecond {
+		scale = 7 * float64(time.Second) / float64(took)
+		if more := float64(iters) * scale; more <= 60000 {
+			iters = uint32(more)
+		} else {
+			n = int(float64(n)*more/float64(iters)/64+1) * 64
+		}
+		got, took = runSpin(t, iters, n)
 	}
-	t.Logf("%d×%d steps per invocation took %v", iters, spinUnroll, took)
+	t.Logf("%d×%d steps per invocation, %d invocations, took %v", iters, spinUnroll, n, took)
 	require.Greater(t, took, 5*time.Second, "the submit must outlast wgpu's 5 s fence timeout")
 	for id, v := range got[:8] {
 		x := uint32(id) + 1
