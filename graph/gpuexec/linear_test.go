@@ -232,7 +232,7 @@ func (c linTest) refused(t *testing.T) bool {
 func TestLinearEpilogues(t *testing.T) {
 	for _, v := range linearVariants(t) {
 		for mask := range 8 {
-			c := linTest{m: 37, k: 588, n: 50, bias: mask&1 != 0, gelu: mask&2 != 0, resid: mask&4 != 0, kernels: "linear=" + v, seed: mask}
+			c := linTest{m: 37, k: 588, n: 52, bias: mask&1 != 0, gelu: mask&2 != 0, resid: mask&4 != 0, kernels: "linear=" + v, seed: mask}
 			t.Run(v+"/"+c.String(), func(t *testing.T) {
 				r := c.run(t)
 				assert.Equal(t, v, r.kernel)
@@ -362,7 +362,7 @@ func TestLinearChoice(t *testing.T) {
 	if want == "" {
 		want = "tiled"
 	}
-	c := linTest{m: 3, k: 8, n: 2}
+	c := linTest{m: 3, k: 8, n: 4}
 	assert.Equal(t, want, c.run(t).kernel)
 	c.kernels = "gpu"
 	assert.Equal(t, "tiled", c.run(t).kernel)
@@ -373,10 +373,10 @@ func TestLinearChoice(t *testing.T) {
 }
 
 // TestLinearTexWeight checks reg_tex's weight layout against its
-// definition: texel q of row r at (lanes·q + r%lanes, r/lanes), 4 f32 or 8
-// packed f16 per texel, zeros past K and past N.
+// definition: row r = 4·(G·lanes + l) + e, texel q at (lanes·q + l,
+// 4G + e), 4 f32 or 8 packed f16 per texel, zeros past K and past N.
 func TestLinearTexWeight(t *testing.T) {
-	const n, k = 11, 12 // K padded to 16
+	const n, k = 37, 12 // K padded to 16
 	w := make([]float32, n*k)
 	for i := range w {
 		w[i] = float32(i) + 0.5
@@ -391,16 +391,18 @@ func TestLinearTexWeight(t *testing.T) {
 		if f16 {
 			per = 8
 		}
+		groups := (n + 4*lanes - 1) / (4 * lanes)
 		assert.Equal(t, lanes*16/per, width, "f16=%v", f16)
-		assert.Equal(t, (n+lanes-1)/lanes, height)
+		assert.Equal(t, 4*groups, height)
 		require.Len(t, words, 4*width*height)
-		for r := range height * lanes {
+		for r := range groups * 4 * lanes {
+			g, l, e := r/(4*lanes), r/4%lanes, r%4
 			for kk := range 16 {
 				want := float32(0)
 				if r < n && kk < k {
 					want = w[r*k+kk]
 				}
-				texel := (r/lanes)*width + (kk/per)*lanes + r%lanes
+				texel := (4*g+e)*width + (kk/per)*lanes + l
 				var got float32
 				if f16 {
 					word := words[4*texel+(kk%8)/2]
@@ -408,7 +410,7 @@ func TestLinearTexWeight(t *testing.T) {
 				} else {
 					got = math.Float32frombits(words[4*texel+kk%4])
 				}
-				require.Equal(t, want, got, "f16=%v w[%d, %d]", f16, r, kk)
+				require.Equal(t, want, got, "f16=%v lanes=%d w[%d, %d]", f16, lanes, r, kk)
 			}
 		}
 	}

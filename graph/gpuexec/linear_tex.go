@@ -21,8 +21,8 @@ import (
 // w is uploaded once per executor as a texture (weightCache.texture, laid
 // out by linearTexWeight, f32 or packed f16); x is copied into a texture
 // shared by the program's Linear layers before each dispatch, which costs a
-// memcpy of x (a few percent of the multiply). The kernel needs the
-// adapter's read-only storage textures, K % 4 == 0 and a w that is a
+// memcpy of x (1–2% of the multiply). The kernel needs the adapter's
+// read-only storage textures, K and N multiples of 4 and a w that is a
 // weight; the automatic choice falls back to reg otherwise.
 func init() {
 	register(Kernel{Op: graph.OpLinear, Name: "reg_tex", Target: ForCPU, Priority: 20, F16Weights: true, WeightTexture: true,
@@ -51,11 +51,11 @@ func linearTexLanes(dev *gpu.Device) int {
 }
 
 // linearTexWeight lays out w [n, k] (row-major) as the texels of reg_tex's
-// weight texture for a workgroup of lanes invocations: row r's k, padded
-// with zeros to a multiple of 8, split into texels of 4 f32 (or, with f16,
-// of 8 halves packed two per u32, low half first), texel q of row r at
-// (q·lanes + r%lanes, r/lanes). It returns the texels' 32-bit words and the
-// texture's size.
+// weight texture for a workgroup of lanes invocations: row r = 4·(G·lanes +
+// l) + e (quad group G, lane l, column e of the quad), padded with zeros to
+// a multiple of 8 k, split into texels of 4 f32 (or, with f16, of 8 halves
+// packed two per u32, low half first), texel q at (q·lanes + l, 4·G + e).
+// It returns the texels' 32-bit words and the texture's size.
 func linearTexWeight(w []float32, n, k int, f16 bool, lanes int) (words []uint32, width, height int) {
 	k8 := (k + 7) / 8 * 8
 	per := 4 // values per texel
@@ -63,12 +63,13 @@ func linearTexWeight(w []float32, n, k int, f16 bool, lanes int) (words []uint32
 		per = 8
 	}
 	q := k8 / per // texels per row of w
-	width, height = lanes*q, (n+lanes-1)/lanes
+	width, height = lanes*q, 4*ceilDiv(n, 4*lanes)
 	words = make([]uint32, 4*width*height)
 	for r := range n {
 		row := w[r*k : (r+1)*k]
+		g, l, e := r/(4*lanes), r/4%lanes, r%4
 		for t := range q {
-			o := 4 * ((r/lanes)*width + t*lanes + r%lanes)
+			o := 4 * ((4*g+e)*width + t*lanes + l)
 			for c := range per {
 				kk := t*per + c
 				if kk >= k {
@@ -94,7 +95,7 @@ func linearTexFits(dev *gpu.Device, k, n, maxDim int) bool {
 	tile := linearRegTexTiles[0]
 	trips := k8/8 + tile.tm + tile.tm*tile.tn
 	lanes := linearTexLanes(dev)
-	return lanes*k8/4 <= maxDim && (n+lanes-1)/lanes <= maxDim &&
+	return lanes*k8/4 <= maxDim && 4*ceilDiv(n, 4*lanes) <= maxDim &&
 		(k/4+linearTexXWidth-1)/linearTexXWidth <= maxDim && withinLoopLimit(dev, trips)
 }
 
@@ -103,7 +104,7 @@ func linearRegTexSupports(n *graph.Node, in []*graph.Node, dev *gpu.Device) bool
 		return false
 	}
 	k, nOut := in[1].Shape[1], in[1].Shape[0]
-	return k%4 == 0 && linearTexFits(dev, k, nOut, int(dev.Limits().MaxTextureDimension2D))
+	return k%4 == 0 && nOut%4 == 0 && linearTexFits(dev, k, nOut, int(dev.Limits().MaxTextureDimension2D))
 }
 
 // weightTexture returns node id, a weight, as reg_tex's texture.
@@ -124,8 +125,8 @@ func (pr *Program) weightTexture(id int, f16 bool) (Tensor, error) {
 
 func linearRegTex(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	o := newLinearOperands(n, in, out)
-	if o.w.Texture == nil || o.k%4 != 0 {
-		return fmt.Errorf("reg_tex needs w as a texture and K %% 4 == 0, got K=%d", o.k)
+	if o.w.Texture == nil || o.k%4 != 0 || o.n%4 != 0 {
+		return fmt.Errorf("reg_tex needs w as a texture, K %% 4 == 0 and N %% 4 == 0, got K=%d, N=%d", o.k, o.n)
 	}
 	tile := linearRegTexTiles[0]
 	if o.m <= linearSmallM {
@@ -133,8 +134,8 @@ func linearRegTex(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 	}
 	k4 := o.k / 4
 	lanes := linearTexLanes(pr.Device())
-	groups := ceilDiv(o.n, lanes)
-	cblocks := ceilDiv(groups, tile.tn)
+	groups := ceilDiv(o.n, 4*lanes) // quad groups: 4·lanes columns
+	cblocks := ceilDiv(groups, tile.tn/4)
 	// Rows per chunk: y and the residual within a storage binding, x's
 	// texels within a texture.
 	maxRows := linearTexXWidth * pr.MaxTexture() / k4
@@ -153,7 +154,7 @@ func linearRegTex(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 		x.Offset += uint64(r0*o.k) * 4
 		pr.CopyToTexture(x, xt, texels)
 		total := ceilDiv(rows, tile.tm) * cblocks
-		par := new(gpu.Params).U32(u32(rows)).U32(u32(k4)).U32(u32(o.n)).U32(o.flags).U32(u32(cblocks)).U32(u32(total)).U32(u32(groups))
+		par := new(gpu.Params).U32(u32(rows)).U32(u32(k4)).U32(u32(o.n / 4)).U32(o.flags).U32(u32(cblocks)).U32(u32(total)).U32(u32(groups))
 		w32, w16 := gpu.Binding{Texture: o.w.Texture}, gpu.Binding{Texture: dummy}
 		if o.w.F16 {
 			w32, w16 = w16, w32
