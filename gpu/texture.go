@@ -214,12 +214,12 @@ func (t *Texture) free() {
 	t.t.Release()
 }
 
-// CopyToTexture records a copy of rows·t.Width() texels, minus the texels
-// a last partial row lacks, from src at srcOff into t from texel row y on.
-// The buffer holds the rows bytesPerRow apart, and WebGPU wants bytesPerRow
-// to be a multiple of CopyRowAlign (256): choose the texture's width so
-// that rows of data fill it. texels is the number of texels to copy; when
-// it is not a multiple of the width, the last row is partial.
+// CopyToTexture records a copy of texels texels (16 bytes each, packed)
+// from src at srcOff into t, filling t's rows from row y on; when texels is
+// not a multiple of t's width the last row is partial. WebGPU wants the
+// source's row pitch, here t.Width()·16 bytes, to be a multiple of
+// CopyRowAlign (256): give the texture a width that is a multiple of 16
+// texels. srcOff must be a multiple of 16.
 func (r *Recorder) CopyToTexture(src *Buffer, srcOff uint64, t *Texture, y, texels int) {
 	w := int(t.width)
 	bpr := uint64(w) * TexelBytes

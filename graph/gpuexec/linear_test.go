@@ -269,7 +269,7 @@ func TestLinearShapes(t *testing.T) {
 // normal range), so |Δy| ≤ Σ_k |x_k|·(2⁻¹¹·|w_k| + 2⁻²⁵) plus the f32
 // accumulation bound. It logs the typical size of that difference.
 func TestLinearF16(t *testing.T) {
-	shapes := [][3]int{{1, 588, 96}, {7, 768, 40}, {257, 588, 129}, {33, 587, 64}}
+	shapes := [][3]int{{1, 588, 96}, {7, 768, 40}, {257, 588, 129}, {33, 587, 64}, {40, 588, 64}}
 	for _, v := range []string{"reg", "reg_tex", "tiled"} {
 		for i, s := range shapes {
 			c := linTest{m: s[0], k: s[1], n: s[2], bias: true, gelu: i%2 == 0, kernels: "linear=" + v, f16: true, seed: 10 + i}

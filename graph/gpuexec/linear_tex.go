@@ -14,9 +14,14 @@ import (
 // with both operands read through read-only storage textures
 // (shaders/linear_regtex_TMxTN.wgsl, generated with reg's by
 // linear_gen_test.go). On lavapipe a storage-buffer load loops over the
-// SIMD lanes with a branch per lane; a storage-texture load does not, and
-// the kernel runs about 1.5× as fast as reg at SigLIP's shapes (measured
-// same-run, see BenchmarkLinear).
+// SIMD lanes with a branch per lane; a storage-texture load does not. Each
+// lane owns quads of 4 adjacent columns, so that y, the bias and the
+// residual move as vec4, and the bias starts the accumulators. At
+// SigLIP2-base's shapes (256×768×768, 256×768×3072, 256×3072×768, f32) on
+// this project's 2-core lavapipe it ran 31–34 GFLOP/s at 256-bit vectors
+// against reg's 14–17, and 43–63 at 512-bit vectors (gpu sets them on
+// AVX-512 CPUs), where reg stays at 15–19 (BenchmarkLinear, GPU
+// timestamps, same-run medians; the process's CPU time says the same).
 //
 // w is uploaded once per executor as a texture (weightCache.texture, laid
 // out by linearTexWeight, f32 or packed f16); x is copied into a texture
@@ -30,9 +35,13 @@ func init() {
 }
 
 // linearRegTexTiles are reg_tex's generated tiles: the same blocks as reg
-// (32×24 for most layers, 8×32 up to linearSmallM rows). On lavapipe with
-// texture operands 32×24 and 32×16 ran alike and 24×32, 16×32 and 48×16
-// 5–15% slower (same-run medians of CPU time).
+// (32×24 for most layers, 8×32 up to linearSmallM rows). With texture
+// operands on lavapipe, 32×24 and 32×16 ran alike at 256- and 512-bit
+// vectors; 24×32, 16×32, 32×32 and 48×16 ran 5–30% slower (same-run
+// medians of CPU time at 256×768×768; the wide tiles also pad N = 768 to
+// a multiple of 16 lanes × 32 columns). 32×24 compiles in about 10 s on an
+// idle 2-core machine (8×32: 2 s), once per weight precision and vector
+// width; Mesa's shader cache keeps it.
 var linearRegTexTiles = []regTile{{32, 24, true}, {8, 32, true}}
 
 // linearTexXWidth is the width in texels of x's texture: rows of 64 KiB, a
