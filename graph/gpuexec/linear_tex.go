@@ -39,9 +39,9 @@ func init() {
 // operands on lavapipe, 32×24 and 32×16 ran alike at 256- and 512-bit
 // vectors; 24×32, 16×32, 32×32 and 48×16 ran 5–30% slower (same-run
 // medians of CPU time at 256×768×768; the wide tiles also pad N = 768 to
-// a multiple of 16 lanes × 32 columns). 32×24 compiles in about 10 s on an
-// idle 2-core machine (8×32: 2 s), once per weight precision and vector
-// width; Mesa's shader cache keeps it.
+// a multiple of 16 lanes × 32 columns). Lavapipe compiles 32×24 in about
+// 6 s on this 2-core machine (8×32: 1.3 s; reg's 32×24: 11 s), once per
+// weight precision and vector width; Mesa's shader cache keeps it.
 var linearRegTexTiles = []regTile{{32, 24, true}, {8, 32, true}}
 
 // linearTexXWidth is the width in texels of x's texture: rows of 64 KiB, a
