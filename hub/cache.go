@@ -66,7 +66,7 @@ func Resolve(idOrDir, revision string) (string, error) {
 		if revision != DefaultRevision {
 			pull += " --revision " + revision
 		}
-		return "", fmt.Errorf("model %s@%s: %w, run %q first (%w)", idOrDir, revision, ErrNotCached, pull, err)
+		return "", fmt.Errorf("model %s: no such folder, and revision %s is %w: run %q first (%w)", idOrDir, revision, ErrNotCached, pull, err)
 	}
 	return dir, nil
 }
