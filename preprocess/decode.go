@@ -52,7 +52,10 @@ type DecodeOptions struct {
 	// paths do in full, is most of what is left); pixels after NaFlex off
 	// the exact ones by a mean of 0.25–0.85 uint8 steps (max 9) on photos,
 	// 0.5–0.8 (max 19) on flat graphics with hard edges
-	// (TestFastPathDeviation). The effect on embeddings is not measured here.
+	// (TestFastPathDeviation). In embeddings, on the trained demo checkpoint
+	// and its pictures enlarged to 1920 pixels: cosine to the exact path's
+	// ≥ 0.9997, the same top-1 label for 12 of 12 images
+	// (siglip2.TestFastDecodeEmbeddings).
 	FastTarget func(w, h int) (tw, th int)
 
 	// FastOversample is the least ratio of the shrunk decode to the resize
