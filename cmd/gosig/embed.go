@@ -35,7 +35,7 @@ func (f *modelFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.maxPatches, "max-patches", 0, "NaFlex patch budget per image (default: the checkpoint's max_num_patches)")
 	fs.IntVar(&f.batch, "batch", 8, "images per forward pass")
 	fs.IntVar(&f.workers, "workers", 0, "image decoding goroutines (default: one per core)")
-	fs.BoolVar(&f.fastDecode, "fast-decode", false, "decode large JPEGs shrunk in the DCT domain: several times faster, close to but not bit-exact with Hugging Face's pixels")
+	fs.BoolVar(&f.fastDecode, "fast-decode", false, "decode large JPEGs shrunk in the DCT domain: about half the decoding CPU, close to but not bit-exact with Hugging Face's pixels (embeddings: cosine ≥ 0.9997 to the exact ones)")
 }
 
 // check reports flag values that cannot work, as usage errors.
