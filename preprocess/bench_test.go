@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gosig/gosig/internal/cputime"
 )
 
 // syntheticPhoto draws a deterministic, photo-like w×h picture: smooth
@@ -106,22 +108,22 @@ func benchmarkPipeline(b *testing.B, opts DecodeOptions) {
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(data)))
-		start, cpu := time.Now(), processCPU()
+		start, cpu := time.Now(), cputime.Process().Seconds()
 		for b.Loop() {
 			decodeNaFlex(b, data, opts)
 		}
 		b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "ms/image")
-		b.ReportMetric((processCPU()-cpu)*1000/float64(b.N), "cpu-ms/image")
+		b.ReportMetric((cputime.Process().Seconds()-cpu)*1000/float64(b.N), "cpu-ms/image")
 	})
 	b.Run("parallel", func(b *testing.B) {
-		start, cpu := time.Now(), processCPU()
+		start, cpu := time.Now(), cputime.Process().Seconds()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				decodeNaFlex(b, data, opts)
 			}
 		})
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "images/s")
-		b.ReportMetric(float64(b.N)/(processCPU()-cpu), "images/cpu-s")
+		b.ReportMetric(float64(b.N)/(cputime.Process().Seconds()-cpu), "images/cpu-s")
 		b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "cores")
 	})
 }
@@ -181,10 +183,10 @@ func BenchmarkStages(b *testing.B) {
 // cpuBench runs f as a benchmark reporting CPU ms per call.
 func cpuBench(b *testing.B, name string, f func()) {
 	b.Run(name, func(b *testing.B) {
-		cpu := processCPU()
+		cpu := cputime.Process().Seconds()
 		for b.Loop() {
 			f()
 		}
-		b.ReportMetric((processCPU()-cpu)*1000/float64(b.N), "cpu-ms/op")
+		b.ReportMetric((cputime.Process().Seconds()-cpu)*1000/float64(b.N), "cpu-ms/op")
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gosig/gosig/internal/cputime"
 )
 
 // reportStrings reports throughput per wall second and, where measured, per
@@ -42,7 +44,7 @@ func BenchmarkEncodeCorpus(b *testing.B) {
 			for _, s := range corpus {
 				tok.Encode(s)
 			}
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				if mode == "cold" {
 					tok.bpe.cacheMu.Lock()
@@ -53,7 +55,7 @@ func BenchmarkEncodeCorpus(b *testing.B) {
 					tok.Encode(s)
 				}
 			}
-			reportStrings(b, len(corpus), cpuTime()-cpu0)
+			reportStrings(b, len(corpus), cputime.Process()-cpu0)
 		})
 	}
 }
@@ -68,13 +70,13 @@ func BenchmarkEncodeSentencePiece(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				for _, s := range corpus {
 					tok.Encode(s)
 				}
 			}
-			reportStrings(b, len(corpus), cpuTime()-cpu0)
+			reportStrings(b, len(corpus), cputime.Process()-cpu0)
 		})
 	}
 }

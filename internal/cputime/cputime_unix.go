@@ -1,15 +1,13 @@
 //go:build unix
 
-package tokenizer
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the CPU time this process has used (all threads, GC included),
-// which a busy machine disturbs less than wall time.
-func cpuTime() time.Duration {
+func process() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
