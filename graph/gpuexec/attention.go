@@ -90,14 +90,26 @@ func (a attnDims) params(hasMask uint32, qblocks int) *gpu.Params {
 // attnTile is the block one invocation of a generated CPU attention kernel
 // computes: tm queries × tn keys (scores) or tm queries × tn head-dimension
 // columns (pv, which reads the statistics of blocks of kb keys).
-type attnTile struct{ tm, tn, kb int }
+// With tex the kernel reads its operands from a texture (mm_tex).
+type attnTile struct {
+	tm, tn, kb int
+	tex        bool
+}
+
+// prefix is the part of the shader names that tells the operands' source.
+func (t attnTile) prefix(kind string) string {
+	if t.tex {
+		return "attention_" + kind + "_tex_"
+	}
+	return "attention_" + kind + "_"
+}
 
 func (t attnTile) scoresShader() string {
-	return fmt.Sprintf("attention_scores_%dx%d.wgsl", t.tm, t.tn)
+	return fmt.Sprintf("%s%dx%d.wgsl", t.prefix("scores"), t.tm, t.tn)
 }
 
 func (t attnTile) pvShader() string {
-	return fmt.Sprintf("attention_pv_%dx%d_k%d.wgsl", t.tm, t.tn, t.kb)
+	return fmt.Sprintf("%s%dx%d_k%d.wgsl", t.prefix("pv"), t.tm, t.tn, t.kb)
 }
 
 // The generated tiles (attention_gen_test.go writes the shaders). Query sets
@@ -111,8 +123,8 @@ func (t attnTile) pvShader() string {
 // copies of one row. Every scores tile is attnKeyBlock keys wide: the blocks
 // of the per-block statistics.
 var (
-	attnScoresTiles = []attnTile{{32, attnKeyBlock, 0}, {1, attnKeyBlock, 0}}
-	attnPVTiles     = []attnTile{{32, 16, attnKeyBlock}, {1, 8, attnKeyBlock}, {32, 24, attnKeyBlock}}
+	attnScoresTiles = []attnTile{{tm: 32, tn: attnKeyBlock}, {tm: 1, tn: attnKeyBlock}}
+	attnPVTiles     = []attnTile{{tm: 32, tn: 16, kb: attnKeyBlock}, {tm: 1, tn: 8, kb: attnKeyBlock}, {tm: 32, tn: 24, kb: attnKeyBlock}}
 )
 
 const (
@@ -176,14 +188,18 @@ func attentionMMSupports(n *graph.Node, in []*graph.Node, dev *gpu.Device) bool 
 }
 
 // lanes splits attnWG lanes into a wr×wc grid over rows × columns of
-// tiles: the split that needs the fewest workgroups (lanes left without a
-// tile idle), the most lanes along the rows among equals.
-func lanes(rowTiles, colTiles int) (wr, wc int) {
+// tiles (see lanesOf).
+func lanes(rowTiles, colTiles int) (wr, wc int) { return lanesOf(attnWG, rowTiles, colTiles) }
+
+// lanesOf splits wg lanes (a power of 2) into a wr×wc grid over rows ×
+// columns of tiles: the split that needs the fewest workgroups (lanes left
+// without a tile idle), the most lanes along the rows among equals.
+func lanesOf(wg, rowTiles, colTiles int) (wr, wc int) {
 	best := -1
-	for c := 1; c <= attnWG; c *= 2 {
-		n := ceilDiv(rowTiles, attnWG/c) * ceilDiv(colTiles, c)
+	for c := 1; c <= wg; c *= 2 {
+		n := ceilDiv(rowTiles, wg/c) * ceilDiv(colTiles, c)
 		if best < 0 || n < best {
-			best, wr, wc = n, attnWG/c, c
+			best, wr, wc = n, wg/c, c
 		}
 	}
 	return wr, wc

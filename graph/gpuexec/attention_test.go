@@ -108,42 +108,64 @@ func TestFlashKernelsRefusePastTheLoopLimit(t *testing.T) {
 	}
 	ks, err := newExec(t, nil, "").Kernels(p)
 	require.NoError(t, err)
-	assert.Equal(t, "mm", ks[p.Steps[0]])
+	want := "mm"
+	if testDev.HasStorageTextureRead() {
+		want = "mm_tex"
+	}
+	assert.Equal(t, want, ks[p.Steps[0]])
 }
 
-// TestAttentionMMChunks lowers the binding limit the mm kernel plans for,
-// so that it splits the batch·heads of its scores into chunks: whole
-// batches per chunk, then single heads, and binds q, k, v and out by batch
-// ranges when they exceed the limit.
+// mmVariants are mm and, where the adapter has read-only storage textures,
+// mm_tex: the chunking and scratch tests run both.
+func mmVariants() []string {
+	if testDev.HasStorageTextureRead() {
+		return []string{"mm", "mm_tex"}
+	}
+	return []string{"mm"}
+}
+
+// TestAttentionMMChunks lowers the binding limit the mm kernels plan for,
+// so that they split the batch·heads of their scores into chunks: whole
+// batches per chunk, then single heads, and bind q, k, v (mm) and out by
+// batch ranges when they exceed the limit.
 func TestAttentionMMChunks(t *testing.T) {
 	for _, c := range []struct {
 		name       string
 		ac         attnCase
 		maxBinding uint64
 		chunks     int
+		texChunks  int // mm_tex binds neither q, k nor v
 	}{
 		// Scores of 8×8 per head, 256 bytes: 16 heads, 8 batches of 2 per
 		// chunk; q, k, v of 1 KiB per batch exceed 4 KiB: 4 batches.
-		{"batches", attnCase{bsz: 6, qBatch: 6, sq: 8, sk: 8, heads: 2, dh: 16, masked: true}, 4096, 2},
+		// mm_tex: out of 1 KiB per batch, 4 batches.
+		{"batches", attnCase{bsz: 6, qBatch: 6, sq: 8, sk: 8, heads: 2, dh: 16, masked: true}, 4096, 2, 2},
 		// Scores of 12×12 per head, 576 bytes: one head per chunk.
-		{"heads", attnCase{bsz: 2, qBatch: 2, sq: 12, sk: 12, heads: 4, dh: 4, masked: true}, 1024, 8},
+		{"heads", attnCase{bsz: 2, qBatch: 2, sq: 12, sk: 12, heads: 4, dh: 4, masked: true}, 1024, 8, 8},
 		// One probe, bound whole, broadcast over batches of k and v of
-		// 2 KiB: 2 batches per chunk.
-		{"probe", attnCase{bsz: 5, qBatch: 1, sq: 1, sk: 8, heads: 2, dh: 32, masked: true}, 4096, 3},
+		// 2 KiB: 2 batches per chunk; mm_tex: one chunk.
+		{"probe", attnCase{bsz: 5, qBatch: 1, sq: 1, sk: 8, heads: 2, dh: 32, masked: true}, 4096, 3, 1},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(43, 44))
-			b, in := attnGraph(rng, c.ac, false)
-			p := plan(t, b)
-			want, _ := both(t, p, nil, in, "attention=mm")
-			e, err := New(nil, Options{Device: testDev, Kernels: "attention=mm", maxBinding: c.maxBinding})
-			require.NoError(t, err)
-			defer e.Close()
-			got, err := e.Run(context.Background(), p, in)
-			require.NoError(t, err)
-			assertClose(t, want, got, tol{abs: 2e-5, rel: 1e-5})
-			assert.Equal(t, int64(3*c.chunks), e.Stats().Dispatches, "three dispatches per chunk")
-		})
+		for _, v := range mmVariants() {
+			t.Run(c.name+"/"+v, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(43, 44))
+				b, in := attnGraph(rng, c.ac, false)
+				p := plan(t, b)
+				kernels := "attention=" + v
+				want, _ := both(t, p, nil, in, kernels)
+				e, err := New(nil, Options{Device: testDev, Kernels: kernels, maxBinding: c.maxBinding})
+				require.NoError(t, err)
+				defer e.Close()
+				got, err := e.Run(context.Background(), p, in)
+				require.NoError(t, err)
+				assertClose(t, want, got, tol{abs: 2e-5, rel: 1e-5})
+				chunks := c.chunks
+				if v == "mm_tex" {
+					chunks = c.texChunks
+				}
+				assert.Equal(t, int64(3*chunks), e.Stats().Dispatches, "three dispatches per chunk")
+			})
+		}
 	}
 }
 
@@ -151,22 +173,50 @@ func TestAttentionMMChunks(t *testing.T) {
 // program: the larger needs a scratch buffer of its own, the smaller
 // reuse the first.
 func TestAttentionMMSharedScratch(t *testing.T) {
-	rng := rand.New(rand.NewPCG(45, 46))
-	b := graph.NewBuilder()
-	in := map[string]graph.Value{}
-	for i, s := range []int{5, 40, 7} {
-		name := fmt.Sprint("x", i)
-		x := b.Input(name, graph.F32, 2, s, 16)
-		in[name] = graph.F32Value(randn(rng, 2*s*16), 2, s, 16)
-		b.Output(fmt.Sprint("o", i), b.Attention(x, x, x, graph.Tensor{}, 2))
+	for _, v := range mmVariants() {
+		t.Run(v, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(45, 46))
+			b := graph.NewBuilder()
+			in := map[string]graph.Value{}
+			for i, s := range []int{5, 40, 7} {
+				name := fmt.Sprint("x", i)
+				x := b.Input(name, graph.F32, 2, s, 16)
+				in[name] = graph.F32Value(randn(rng, 2*s*16), 2, s, 16)
+				b.Output(fmt.Sprint("o", i), b.Attention(x, x, x, graph.Tensor{}, 2))
+			}
+			p := plan(t, b)
+			want, got := both(t, p, nil, in, "attention="+v)
+			assertClose(t, want, got, tol{abs: 2e-5, rel: 1e-5})
+			e := newExec(t, nil, "attention="+v)
+			_, err := e.Run(context.Background(), p, in)
+			require.NoError(t, err)
+			assert.Len(t, e.programs[p].shared, 2)
+		})
 	}
+}
+
+// TestAttentionTexLayout checks mm_tex's texture plan at SigLIP2-base (one
+// chunk of 12 heads) and that a texture too small for it is refused with
+// an error that names the way out.
+func TestAttentionTexLayout(t *testing.T) {
+	a := attnDims{batch: 1, qBatch: 1, sq: 256, sk: 256, heads: 12, dh: 64}
+	l := mmTexLayout(a)
+	tl := newAttnTexLayout(a, l, 12)
+	// q, k, v: 256·192 texels, 12 rows each; w: 12·256·64 texels, 48 rows;
+	// st: 12·256·16 pairs of 8 bytes, 6 rows.
+	assert.Equal(t, attnTexLayout{qRow: 0, kRow: 12, vRow: 24, wRow: 36, sRow: 84, rows: 90, qTexels: 49152, kvTexels: 49152}, tl)
+
+	if !testDev.HasStorageTextureRead() {
+		t.Skipf("%s has no read-only storage textures", testDev.Info().Name)
+	}
+	rng := rand.New(rand.NewPCG(47, 48))
+	b, in := attnGraph(rng, attnCase{bsz: 2, qBatch: 2, sq: 40, sk: 40, heads: 2, dh: 64}, false)
 	p := plan(t, b)
-	want, got := both(t, p, nil, in, "attention=mm")
-	assertClose(t, want, got, tol{abs: 2e-5, rel: 1e-5})
-	e := newExec(t, nil, "attention=mm")
-	_, err := e.Run(context.Background(), p, in)
+	e, err := New(nil, Options{Device: testDev, Kernels: "attention=mm_tex", maxTexture: 2})
 	require.NoError(t, err)
-	assert.Len(t, e.programs[p].shared, 2)
+	defer e.Close()
+	_, err = e.Run(context.Background(), p, in)
+	assert.ErrorContains(t, err, "attention=mm")
 }
 
 func TestLanes(t *testing.T) {

@@ -46,13 +46,14 @@ type textureCopy struct {
 	src    *gpu.Buffer
 	srcOff uint64
 	dst    *gpu.Texture
+	y      int // the first texture row filled
 	texels int
 }
 
 // record adds the step to r.
 func (d *dispatch) record(r *gpu.Recorder) {
 	if c := d.copy; c != nil {
-		r.CopyToTexture(c.src, c.srcOff, c.dst, 0, c.texels)
+		r.CopyToTexture(c.src, c.srcOff, c.dst, c.y, c.texels)
 		return
 	}
 	r.Dispatch(d.label, d.pipeline, d.group, d.x, d.y, d.z)
@@ -62,7 +63,13 @@ func (d *dispatch) record(r *gpu.Recorder) {
 // buffer, from t.Offset on, into the first texels of tex, row after row,
 // before the dispatches recorded after it.
 func (pr *Program) CopyToTexture(t Tensor, tex *gpu.Texture, texels int) {
-	pr.steps = append(pr.steps, dispatch{label: pr.label(), copy: &textureCopy{src: t.Buffer, srcOff: t.Offset, dst: tex, texels: texels}})
+	pr.CopyToTextureRow(t, tex, 0, texels)
+}
+
+// CopyToTextureRow is CopyToTexture into tex's rows from row y on, so that
+// one texture can hold several operands one after another.
+func (pr *Program) CopyToTextureRow(t Tensor, tex *gpu.Texture, y, texels int) {
+	pr.steps = append(pr.steps, dispatch{label: pr.label(), copy: &textureCopy{src: t.Buffer, srcOff: t.Offset, dst: tex, y: y, texels: texels}})
 }
 
 // SharedTexture returns a texture of the given format and width with at
