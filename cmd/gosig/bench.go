@@ -51,19 +51,6 @@ var benchOps = map[string]graph.Op{
 	"linear": graph.OpLinear, "attention": graph.OpAttention, "layernorm": graph.OpLayerNorm, "gelu": graph.OpGELUTanh,
 }
 
-// layerSummary is the last line of bench kernels: one encoder layer's
-// Linear time against the rest, the ratio gosig's kernels are tuned for.
-type layerSummary struct {
-	Op         string  `json:"op"`
-	Shape      string  `json:"shape"` // seq x hidden x mlp
-	Ms         float64 `json:"ms"`
-	GFLOPs     float64 `json:"gflops"`
-	MatmulMs   float64 `json:"matmul_ms"`
-	OtherMs    float64 `json:"other_ms"` // attention + 2 layernorms + GELU
-	OtherShare float64 `json:"other_share"`
-	Adapter    string  `json:"adapter"`
-}
-
 func newBenchKernelsCmd() *cobra.Command {
 	var (
 		gf                      gpuFlags
@@ -76,15 +63,20 @@ func newBenchKernelsCmd() *cobra.Command {
 		Use:   "kernels",
 		Short: "Time the kernels of one transformer encoder layer",
 		Long: `kernels times the GPU kernels of one SigLIP encoder layer at the given sizes
-(default SigLIP2-base at 256 tokens): the Linear layers (q/k/v/out 768×768,
-fc1 768→3072, fc2 3072→768), the fused attention, a LayerNorm and the GELU.
+(default SigLIP2-base at 256 tokens) as a layer runs them: the Linear layers
+(q/k/v/out 768×768, fc1 768→3072 with its GELU fused in, fc2 3072→768), the
+fused attention and a LayerNorm; and, for information only, the GELU alone
+(the planner fuses it into fc1, so no layer runs it).
 
 Each kernel runs --reps times in one submit, --rounds times; with GPU timestamp
 queries (where the adapter has them) a round's figure is the median of its
 runs' GPU time, otherwise the submit's wall time divided by --reps; the
 figure printed is the median over rounds. Shapes read MxKxN for Linear,
-SqxSkxHidden for attention and rowsxD otherwise. A last line sums one layer:
-its Linear time against attention, two LayerNorms and the GELU.
+SqxSkxHidden for attention and rowsxD otherwise. A last line sums one layer
+as it runs: its Linear time (4 projections, fc1 with GELU, fc2) against
+attention and two LayerNorms, and other_share, the second over the first.
+With --variants every variant is timed (those that refuse the shape are
+skipped) and the sum uses gosig's pick.
 
 The kernel variants are those gosig would pick for the adapter; --kernels
 overrides them as GOSIG_KERNELS does, --variants times every variant.`,
@@ -114,60 +106,55 @@ overrides them as GOSIG_KERNELS does, --variants times every variant.`,
 				fmt.Fprintf(out, "adapter: %s\n", dev.Info())
 				fmt.Fprintln(tw, "op\tkernel\tshape\tms\tGFLOP/s\tmethod\t")
 			}
-			sum := layerSummary{Op: "layer", Shape: fmt.Sprintf("%dx%dx%d", seq, hidden, mlp), Adapter: dev.Info().Name}
-			var flops float64
-			for _, c := range gpuexec.LayerCases(seq, hidden, heads, mlp) {
+			cases := gpuexec.LayerCases(seq, hidden, heads, mlp)
+			picked := make([]gpuexec.KernelTiming, len(cases))
+			for ci, c := range cases {
+				// gosig's pick first: the layer sum uses it.
 				specs := []string{kernels}
 				if variants {
-					specs = nil
 					for _, v := range gpuexec.Variants(benchOps[c.Op]) {
 						specs = append(specs, strings.TrimPrefix(kernels+","+benchOps[c.Op].String()+"="+v, ","))
 					}
 				}
 				for i, spec := range specs {
 					t, err := gpuexec.BenchKernel(ctx, dev, c, gpuexec.Options{Kernels: spec}, reps, rounds)
+					if i > 0 && err != nil && strings.Contains(err.Error(), "does not support") {
+						continue // a variant that refuses the shape on this adapter
+					}
 					if err != nil {
 						return fmt.Errorf("bench %s %s: %w", c.Op, c.Shape, err)
+					}
+					if i == 0 {
+						picked[ci] = t
+						if variants {
+							continue // printed again under its own name
+						}
 					}
 					if asJSON {
 						if err := enc.Encode(t); err != nil {
 							return err
 						}
-					} else {
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f\t%s\t\n", t.Op, t.Kernel, t.Shape, t.Ms, t.GFLOPs, t.Method)
+						continue
 					}
-					if i > 0 {
-						continue // the layer sum uses the first (default) variant
+					op := t.Op
+					if t.GELU {
+						op += "+gelu"
 					}
-					switch c.Op {
-					case "linear":
-						// q, k, v and out share the hidden×hidden shape.
-						n := 1.0
-						if strings.HasSuffix(c.Shape, fmt.Sprintf("x%dx%d", hidden, hidden)) {
-							n = 4
-						}
-						sum.MatmulMs += n * t.Ms
-						flops += n * c.FLOPs
-					case "layernorm":
-						sum.OtherMs += 2 * t.Ms
-						flops += 2 * c.FLOPs
-					default:
-						sum.OtherMs += t.Ms
-						flops += c.FLOPs
+					if c.PerLayer == 0 {
+						op += " (info)"
 					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.2f\t%s\t\n", op, t.Kernel, t.Shape, t.Ms, t.GFLOPs, t.Method)
 				}
 			}
-			sum.Ms = sum.MatmulMs + sum.OtherMs
-			sum.GFLOPs = flops / (sum.Ms * 1e-3) / 1e9
-			sum.OtherShare = sum.OtherMs / sum.MatmulMs
+			sum := gpuexec.SummarizeLayer(fmt.Sprintf("%dx%dx%d", seq, hidden, mlp), cases, picked)
 			if asJSON {
 				return enc.Encode(sum)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "layer %s: Linear %.2f ms, attention+2·LayerNorm+GELU %.2f ms (%.0f%% of Linear), %.2f GFLOP/s overall\n",
-				sum.Shape, sum.MatmulMs, sum.OtherMs, 100*sum.OtherShare, sum.GFLOPs)
+			fmt.Fprintf(out, "layer %s: Linear (fc1 with GELU) %.2f ms, attention %.2f ms + 2·LayerNorm %.2f ms = %.2f ms (%.0f%% of Linear), %.2f GFLOP/s overall\n",
+				sum.Shape, sum.MatmulMs, sum.AttentionMs, sum.LayerNormMs, sum.OtherMs, 100*sum.OtherShare, sum.GFLOPs)
 			return nil
 		},
 	}

@@ -18,15 +18,21 @@ type KernelCase struct {
 	Op    string  // linear, attention, layernorm, gelu
 	Shape string  // linear: MxKxN; attention: SqxSkxHidden; others: rowsxD
 	Heads int     // attention only
+	GELU  bool    // linear only: GELU-tanh follows, fused into the kernel by the planner (fc1)
 	FLOPs float64 // floating-point operations of one evaluation (nominal for element-wise ops)
-	build func(b *graph.Builder) (inputs map[string]graph.Value, weights mapWeights)
+	// PerLayer is how many times an encoder layer runs the case: 4 for the
+	// hidden×hidden projections, 2 for the LayerNorm, 0 for what a layer
+	// does not run as timed (the standalone GELU, fused into fc1).
+	PerLayer int
+	build    func(b *graph.Builder) (inputs map[string]graph.Value, weights mapWeights)
 }
 
 // LayerCases returns the kernels of one transformer encoder layer at
 // sequence length seq (SigLIP2-base: seq 256, hidden 768, 12 heads, MLP
-// 3072): the four attention projections and the two MLP Linear layers, the
-// attention, a LayerNorm and the GELU (which the planner fuses into fc1 but
-// is timed alone to show what the fusion saves).
+// 3072) as the layer runs them: the four attention projections, fc1 with
+// its GELU-tanh (one fused kernel, as the planner emits it), fc2, the
+// attention and a LayerNorm; and, for information, the GELU alone (what
+// the fusion saves; no layer runs it).
 func LayerCases(seq, hidden, heads, mlp int) []KernelCase {
 	rng := rand.New(rand.NewPCG(1, 1))
 	rnd := func(shape ...int) graph.Value {
@@ -36,19 +42,23 @@ func LayerCases(seq, hidden, heads, mlp int) []KernelCase {
 		}
 		return graph.F32Value(x, shape...)
 	}
-	linear := func(m, k, n int) KernelCase {
-		return KernelCase{Op: "linear", Shape: fmt.Sprintf("%dx%dx%d", m, k, n), FLOPs: 2 * float64(m*k*n),
+	linear := func(m, k, n int, gelu bool, perLayer int) KernelCase {
+		return KernelCase{Op: "linear", Shape: fmt.Sprintf("%dx%dx%d", m, k, n), GELU: gelu, FLOPs: 2 * float64(m*k*n), PerLayer: perLayer,
 			build: func(b *graph.Builder) (map[string]graph.Value, mapWeights) {
 				x := b.Input("x", graph.F32, m, k)
-				b.Output("y", b.Linear(x, b.Weight("w", n, k), b.Weight("b", n)))
+				y := b.Linear(x, b.Weight("w", n, k), b.Weight("b", n))
+				if gelu {
+					y = b.GELUTanh(y)
+				}
+				b.Output("y", y)
 				return map[string]graph.Value{"x": rnd(m, k)}, mapWeights{"w": rnd(n, k), "b": rnd(n)}
 			}}
 	}
 	return []KernelCase{
-		linear(seq, hidden, hidden),
-		linear(seq, hidden, mlp),
-		linear(seq, mlp, hidden),
-		{Op: "attention", Shape: fmt.Sprintf("%dx%dx%d", seq, seq, hidden), Heads: heads, FLOPs: 4 * float64(seq*seq*hidden),
+		linear(seq, hidden, hidden, false, 4),
+		linear(seq, hidden, mlp, true, 1),
+		linear(seq, mlp, hidden, false, 1),
+		{Op: "attention", Shape: fmt.Sprintf("%dx%dx%d", seq, seq, hidden), Heads: heads, FLOPs: 4 * float64(seq*seq*hidden), PerLayer: 1,
 			build: func(b *graph.Builder) (map[string]graph.Value, mapWeights) {
 				q := b.Input("q", graph.F32, 1, seq, hidden)
 				k := b.Input("k", graph.F32, 1, seq, hidden)
@@ -56,7 +66,7 @@ func LayerCases(seq, hidden, heads, mlp int) []KernelCase {
 				b.Output("o", b.Attention(q, k, v, graph.Tensor{}, heads))
 				return map[string]graph.Value{"q": rnd(1, seq, hidden), "k": rnd(1, seq, hidden), "v": rnd(1, seq, hidden)}, nil
 			}},
-		{Op: "layernorm", Shape: fmt.Sprintf("%dx%d", seq, hidden), FLOPs: 8 * float64(seq*hidden),
+		{Op: "layernorm", Shape: fmt.Sprintf("%dx%d", seq, hidden), FLOPs: 8 * float64(seq*hidden), PerLayer: 2,
 			build: func(b *graph.Builder) (map[string]graph.Value, mapWeights) {
 				x := b.Input("x", graph.F32, seq, hidden)
 				b.Output("y", b.LayerNorm(x, b.Weight("g", hidden), b.Weight("b", hidden), 1e-6))
@@ -73,14 +83,18 @@ func LayerCases(seq, hidden, heads, mlp int) []KernelCase {
 
 // KernelTiming is the measured time of a KernelCase.
 type KernelTiming struct {
-	Op      string  `json:"op"`
-	Shape   string  `json:"shape"`
-	Heads   int     `json:"heads,omitempty"`
-	Kernel  string  `json:"kernel"` // the variant that ran
-	Ms      float64 `json:"ms"`     // median time of one evaluation
-	GFLOPs  float64 `json:"gflops"`
-	Method  string  `json:"method"` // "timestamps" or "wall"
-	Adapter string  `json:"adapter"`
+	Op    string `json:"op"`
+	Shape string `json:"shape"`
+	Heads int    `json:"heads,omitempty"`
+	GELU  bool   `json:"gelu,omitempty"` // linear: with the fused GELU-tanh epilogue
+	// PerLayer is how many times a layer runs the kernel (0: information
+	// only, left out of the layer sum).
+	PerLayer int     `json:"per_layer"`
+	Kernel   string  `json:"kernel"` // the variant that ran
+	Ms       float64 `json:"ms"`     // median time of one evaluation
+	GFLOPs   float64 `json:"gflops"`
+	Method   string  `json:"method"` // "timestamps" or "wall"
+	Adapter  string  `json:"adapter"`
 	// CPUMs is the CPU time of the whole process (every thread, user and
 	// system) per evaluation, the median over rounds, where the OS reports
 	// it (0 elsewhere). On a CPU adapter, whose worker threads run in this
@@ -121,7 +135,7 @@ func BenchKernel(ctx context.Context, dev *gpu.Device, c KernelCase, opts Option
 	if err != nil {
 		return KernelTiming{}, err
 	}
-	t := KernelTiming{Op: c.Op, Shape: c.Shape, Heads: c.Heads, Kernel: kernels[p.Steps[0]], Adapter: dev.Info().Name, Method: "wall"}
+	t := KernelTiming{Op: c.Op, Shape: c.Shape, Heads: c.Heads, GELU: c.GELU, PerLayer: c.PerLayer, Kernel: kernels[p.Steps[0]], Adapter: dev.Info().Name, Method: "wall"}
 	if opts.Timestamps {
 		t.Method = "timestamps"
 	}
@@ -139,6 +153,59 @@ func BenchKernel(ctx context.Context, dev *gpu.Device, c KernelCase, opts Option
 	t.CPUMs = median(cpu) * 1e3
 	t.GFLOPs = c.FLOPs / (t.Ms * 1e-3) / 1e9
 	return t, nil
+}
+
+// LayerSummary is one encoder layer's time as the layer runs its kernels:
+// the Linear layers (fc1 with its fused GELU) against attention and the
+// two LayerNorms, the ratio gosig's CPU kernels are tuned for.
+type LayerSummary struct {
+	Op          string  `json:"op"`    // "layer"
+	Shape       string  `json:"shape"` // seq x hidden x mlp
+	Ms          float64 `json:"ms"`
+	GFLOPs      float64 `json:"gflops"`
+	MatmulMs    float64 `json:"matmul_ms"`    // 4 projections, fc1 (+GELU), fc2
+	AttentionMs float64 `json:"attention_ms"` // the attention kernel
+	LayerNormMs float64 `json:"layernorm_ms"` // both LayerNorms
+	OtherMs     float64 `json:"other_ms"`     // attention + 2 LayerNorms
+	OtherShare  float64 `json:"other_share"`  // other_ms / matmul_ms
+	CPUMs       float64 `json:"cpu_ms,omitempty"`
+	Adapter     string  `json:"adapter"`
+}
+
+// SummarizeLayer adds up the timings of cases (timings[i] of cases[i], as
+// LayerCases returns them) by how often a layer runs each (PerLayer);
+// cases a layer does not run are left out.
+func SummarizeLayer(shape string, cases []KernelCase, timings []KernelTiming) LayerSummary {
+	s := LayerSummary{Op: "layer", Shape: shape}
+	var flops float64
+	for i, c := range cases {
+		t := timings[i]
+		n := float64(c.PerLayer)
+		s.Adapter = t.Adapter
+		switch c.Op {
+		case "linear":
+			s.MatmulMs += n * t.Ms
+		case "attention":
+			s.AttentionMs += n * t.Ms
+		case "layernorm":
+			s.LayerNormMs += n * t.Ms
+		default:
+			if n != 0 {
+				s.OtherMs += n * t.Ms
+			}
+		}
+		s.CPUMs += n * t.CPUMs
+		flops += n * c.FLOPs
+	}
+	s.OtherMs += s.AttentionMs + s.LayerNormMs
+	s.Ms = s.MatmulMs + s.OtherMs
+	if s.Ms > 0 {
+		s.GFLOPs = flops / (s.Ms * 1e-3) / 1e9
+	}
+	if s.MatmulMs > 0 {
+		s.OtherShare = s.OtherMs / s.MatmulMs
+	}
+	return s
 }
 
 // repeat records p's dispatches reps times in one submit and returns the
