@@ -13,6 +13,23 @@ type Weights interface {
 	Weight(name string) (data []float32, shape []int, err error)
 }
 
+// MapWeights is a Weights source held in memory, keyed by weight name: for
+// tests, benchmarks and graphs whose parameters are computed rather than
+// loaded.
+type MapWeights map[string]Value
+
+// Weight returns the named value's float32 data and shape.
+func (m MapWeights) Weight(name string) ([]float32, []int, error) {
+	v, ok := m[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("weight %s: not found", name)
+	}
+	if v.F32 == nil {
+		return nil, nil, fmt.Errorf("weight %s: %v values, want F32", name, v.DType())
+	}
+	return v.F32, v.Shape, nil
+}
+
 // Value is a tensor on the host: an input fed to a run or an output returned
 // by one. Exactly one of F32 and I32 holds the data.
 type Value struct {

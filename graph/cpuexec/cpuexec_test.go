@@ -13,18 +13,8 @@ import (
 	"github.com/gosig/gosig/graph"
 )
 
-// mapWeights is a Weights source backed by a map.
-type mapWeights map[string]graph.Value
 
-func (m mapWeights) Weight(name string) ([]float32, []int, error) {
-	v, ok := m[name]
-	if !ok {
-		return nil, nil, fmt.Errorf("weight %s: not found", name)
-	}
-	return v.F32, v.Shape, nil
-}
-
-func run(t *testing.T, b *graph.Builder, w mapWeights, in map[string]graph.Value) map[string]graph.Value {
+func run(t *testing.T, b *graph.Builder, w graph.MapWeights, in map[string]graph.Value) map[string]graph.Value {
 	t.Helper()
 	g, err := b.Build()
 	require.NoError(t, err)
@@ -50,7 +40,7 @@ func TestLinearByHand(t *testing.T) {
 	x := b.Input("x", graph.F32, 2, 3)
 	y := b.Linear(x, b.Weight("w", 2, 3), b.Weight("b", 2))
 	b.Output("y", y)
-	out := run(t, b, mapWeights{
+	out := run(t, b, graph.MapWeights{
 		"w": graph.F32Value([]float32{1, 0, -1, 2, 1, 0}, 2, 3),
 		"b": graph.F32Value([]float32{0.5, -1}, 2),
 	}, map[string]graph.Value{"x": graph.F32Value([]float32{1, 2, 3, 4, 5, 6}, 2, 3)})
@@ -72,7 +62,7 @@ func TestLayerNormByHand(t *testing.T) {
 	b := graph.NewBuilder()
 	x := b.Input("x", graph.F32, 1, 4)
 	b.Output("y", b.LayerNorm(x, b.Weight("g", 4), b.Weight("b", 4), 1e-5))
-	out := run(t, b, mapWeights{
+	out := run(t, b, graph.MapWeights{
 		"g": graph.F32Value([]float32{1, 1, 2, 2}, 4),
 		"b": graph.F32Value([]float32{0, 1, 0, 1}, 4),
 	}, map[string]graph.Value{"x": graph.F32Value([]float32{1, 2, 3, 4}, 1, 4)})
@@ -110,7 +100,7 @@ func TestSmallOpsByHand(t *testing.T) {
 	b.Output("first", b.Token(x, 0))
 	b.Output("norm", b.L2Normalize(b.Reshape(x, 4, 2)))
 	b.Output("emb", b.Gather(b.Weight("table", 3, 2), ids))
-	out := run(t, b, mapWeights{
+	out := run(t, b, graph.MapWeights{
 		"pos":   graph.F32Value([]float32{10, 20, 30, 40}, 2, 2),
 		"table": graph.F32Value([]float32{0, 1, 2, 3, 4, 5}, 3, 2),
 	}, map[string]graph.Value{
@@ -134,7 +124,7 @@ func TestGatherRejectsOutOfRangeIDs(t *testing.T) {
 	require.NoError(t, err)
 	p, err := graph.NewPlan(g)
 	require.NoError(t, err)
-	_, err = New(mapWeights{"table": graph.F32Value(make([]float32, 6), 3, 2)}).Run(context.Background(), p,
+	_, err = New(graph.MapWeights{"table": graph.F32Value(make([]float32, 6), 3, 2)}).Run(context.Background(), p,
 		map[string]graph.Value{"ids": graph.I32Value([]int32{1, 3}, 1, 2)})
 	require.ErrorContains(t, err, "id 3 at position 1 is outside the vocabulary [0, 3)")
 }
@@ -146,9 +136,9 @@ func TestMissingWeightIsAnError(t *testing.T) {
 	require.NoError(t, err)
 	p, err := graph.NewPlan(g)
 	require.NoError(t, err)
-	_, err = New(mapWeights{}).Run(context.Background(), p, map[string]graph.Value{"x": graph.F32Value([]float32{1, 2}, 1, 2)})
+	_, err = New(graph.MapWeights{}).Run(context.Background(), p, map[string]graph.Value{"x": graph.F32Value([]float32{1, 2}, 1, 2)})
 	require.ErrorContains(t, err, "weight w: not found")
-	_, err = New(mapWeights{"w": graph.F32Value(make([]float32, 6), 3, 2)}).Run(context.Background(), p,
+	_, err = New(graph.MapWeights{"w": graph.F32Value(make([]float32, 6), 3, 2)}).Run(context.Background(), p,
 		map[string]graph.Value{"x": graph.F32Value([]float32{1, 2}, 1, 2)})
 	require.ErrorContains(t, err, "weight w: expected shape [2 2], found [3 2]")
 }
@@ -229,7 +219,7 @@ func TestAttentionEqualsItsDefinition(t *testing.T) {
 func TestArenaLayoutComputesTheSameValues(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const s, d, heads = 6, 8, 2
-	w := mapWeights{}
+	w := graph.MapWeights{}
 	weight := func(b *graph.Builder, name string, shape ...int) graph.Tensor {
 		w[name] = graph.F32Value(randn(rng, graph.Elems(shape)), shape...)
 		return b.Weight(name, shape...)

@@ -249,16 +249,8 @@ func (e *Executor) repeat(ctx context.Context, p *graph.Plan, reps int) (time.Du
 	return time.Duration(median(evals) * 1e9), nil
 }
 
-// mapWeights is a Weights source backed by a map.
-type mapWeights map[string]graph.Value
-
-func (m mapWeights) Weight(name string) ([]float32, []int, error) {
-	v, ok := m[name]
-	if !ok {
-		return nil, nil, fmt.Errorf("weight %s: not found", name)
-	}
-	return v.F32, v.Shape, nil
-}
+// mapWeights is the package's short name for graph.MapWeights.
+type mapWeights = graph.MapWeights
 
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
