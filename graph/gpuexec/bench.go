@@ -10,6 +10,8 @@ import (
 
 	"github.com/gosig/gosig/gpu"
 	"github.com/gosig/gosig/graph"
+
+	"github.com/gosig/gosig/internal/cputime"
 )
 
 // KernelCase is one kernel benchmark: a graph of a single op on random data
@@ -141,13 +143,13 @@ func BenchKernel(ctx context.Context, dev *gpu.Device, c KernelCase, opts Option
 	}
 	var times, cpu []float64
 	for range max(rounds, 1) {
-		c0 := processCPUTime()
+		c0 := cputime.Process()
 		d, err := e.repeat(ctx, p, max(reps, 1))
 		if err != nil {
 			return KernelTiming{}, err
 		}
 		times = append(times, d.Seconds())
-		cpu = append(cpu, (processCPUTime()-c0).Seconds()/float64(max(reps, 1)))
+		cpu = append(cpu, (cputime.Process()-c0).Seconds()/float64(max(reps, 1)))
 	}
 	t.Ms = median(times) * 1e3
 	t.CPUMs = median(cpu) * 1e3
