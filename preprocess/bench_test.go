@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -70,8 +71,16 @@ func syntheticPhoto(w, h int, seed int64) *image.RGBA {
 func clampF(v float64) uint8 { return uint8(math.Max(0, math.Min(255, math.Round(v)))) }
 
 // benchJPEG is a 1920×1080 synthetic photo as a quality-90 JPEG (image/jpeg,
-// 4:2:0), made once.
+// 4:2:0), made once; GOSIG_BENCH_JPEG names a file to use instead (to time
+// the same file as tools/pilbench does with PIL).
 var benchJPEG = sync.OnceValue(func() []byte {
+	if path := os.Getenv("GOSIG_BENCH_JPEG"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			panic(err)
+		}
+		return data
+	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, syntheticPhoto(1920, 1080, 1), &jpeg.Options{Quality: 90}); err != nil {
 		panic(err)
