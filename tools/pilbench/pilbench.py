@@ -5,6 +5,7 @@ BILINEAR resize, rescale and normalise in float32, patchify, pad to the
 budget. One thread; prints ms per image. Compare with
 `go test -run '^$' -bench DecodeNaFlex256 ./preprocess` on the same files.
 
+    apt-get install python3-pil python3-numpy   # Debian's PIL, built on libjpeg-turbo
     /usr/bin/python3 tools/pilbench/pilbench.py [--patches 256] [--rounds 5] FILE.jpg...
 """
 import argparse
