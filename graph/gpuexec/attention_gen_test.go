@@ -21,7 +21,7 @@ import (
 // equal to the generator's output.
 
 var updateAttentionShaders = flag.Bool("update-attention-shaders", false,
-	"rewrite shaders/attention_scores_*.wgsl and attention_pv_*.wgsl from the generator in attention_gen_test.go")
+	"rewrite shaders/attention_scores_*.wgsl, attention_pv_*.wgsl and attention_flash_*.wgsl from their generators (attention_gen_test.go, attention_flash_gen_test.go)")
 
 func TestAttentionShadersGenerated(t *testing.T) {
 	files := map[string]string{}
@@ -30,6 +30,9 @@ func TestAttentionShadersGenerated(t *testing.T) {
 	}
 	for _, tile := range append(attnPVTiles, texTiles(attnPVTiles)...) {
 		files[tile.pvShader()] = attentionPVShader(tile)
+	}
+	for _, tile := range flashTiles {
+		files[tile.shader()] = attentionFlashShader(tile)
 	}
 	for name, want := range files {
 		if *updateAttentionShaders {

@@ -1,0 +1,205 @@
+package gpuexec
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The flash_tex kernels (shaders/attention_flash_tex_*.wgsl) are written out
+// unrolled over a tile of queries × keys and the head dimension, as the
+// other CPU kernels are: lavapipe keeps a tile in registers only when every
+// index into it is a constant. This file generates them;
+// TestAttentionShadersGenerated keeps the committed files equal to the
+// generator's output.
+
+// attentionFlashShader returns the WGSL of flash_tex for one tile: qt
+// queries of one (b, h) per invocation, the whole head's output in
+// registers, keys in blocks of kb with an online softmax.
+func attentionFlashShader(tile flashTile) string {
+	qt, kb, dh4 := tile.qt, tile.kb, tile.dh4
+	var b strings.Builder
+	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
+	w(flashDoc, qt, kb, dh4*4, qt*dh4*4, qt*kb, kb*dh4, qt*kb*dh4*4, dh4, 4096/kb)
+	w(`@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+	let inv = (wid.x + wid.y * nwg.x) * WG + lid;
+	if (inv >= p.total) {
+		return;
+	}
+	let bh = inv / p.qgroups;
+	let m0 = (inv %% p.qgroups) * QT;
+	let bb = bh / p.heads;
+	let h = bh %% p.heads;
+	let qb = p.q0 + bb * p.q_bstride4 + h * DH4;
+	let kb = p.k0 + bb * p.kv_bstride4 + h * DH4;
+	let vb = p.v0 + bb * p.kv_bstride4 + h * DH4;
+	let mb = bb * p.sk;
+	// The queries' rows, clamped to the last query, held for the whole loop.
+`)
+	for i := range qt {
+		w("\tlet r%d = qb + min(m0 + %du, p.sq - 1u) * p.hidden4;\n", i, i)
+		for d := range dh4 {
+			w("\tlet q%d_%d = ld(r%d + %du);\n", i, d, i, d)
+		}
+	}
+	w("\t// The output rows, their running maximum and sum.\n")
+	for i := range qt {
+		for d := range dh4 {
+			w("\tvar o%d_%d = vec4<f32>(0.0);\n", i, d)
+		}
+		w("\tvar mx%d = F32_MIN;\n\tvar l%d = 0.0;\n", i, i)
+	}
+	w("\tfor (var n0 = 0u; n0 < p.sk; n0 = n0 + KB) {\n")
+	w("\t\t// Key rows of k and v in texels, clamped to the last key.\n")
+	for j := range kb {
+		w("\t\tlet c%d = min(n0 + %du, p.sk - 1u) * p.hidden4;\n", j, j)
+	}
+	for i := range qt {
+		for j := range kb {
+			w("\t\tvar a%d_%d = 0.0;\n", i, j)
+		}
+	}
+	w("\t\t// Scores of the block, unrolled over the head dimension.\n")
+	for d := range dh4 {
+		for j := range kb {
+			w("\t\tlet k%d_%d = ld(kb + c%d + %du);\n", d, j, j, d)
+		}
+		for i := range qt {
+			for j := range kb {
+				w("\t\ta%d_%d = a%d_%d + dot(q%d_%d, k%d_%d);\n", i, j, i, j, i, d, d, j)
+			}
+		}
+	}
+	w("\t\t// The mask's addend and validity of each key of the block.\n")
+	for j := range kb {
+		w("\t\tlet ma%d = select(0.0, F32_MIN, p.has_mask != 0u && mk(mb + min(n0 + %du, p.sk - 1u)) == 0.0);\n", j, j)
+		w("\t\tlet ok%d = n0 + %du < p.sk;\n", j, j)
+	}
+	w("\t\t// Online softmax: the new maximum, the old sums rescaled, the block's weights.\n")
+	for i := range qt {
+		for j := range kb {
+			w("\t\tlet s%d_%d = a%d_%d * p.scale + ma%d;\n", i, j, i, j, j)
+		}
+		w("\t\tvar nm%d = mx%d;\n", i, i)
+		for j := range kb {
+			w("\t\tnm%d = select(nm%d, max(nm%d, s%d_%d), ok%d);\n", i, i, i, i, j, j)
+		}
+		w("\t\tlet fc%d = exp(mx%d - nm%d);\n\t\tmx%d = nm%d;\n", i, i, i, i, i)
+		var sum []string
+		for j := range kb {
+			w("\t\tlet p%d_%d = select(0.0, exp(s%d_%d - nm%d), ok%d);\n", i, j, i, j, i, j)
+			sum = append(sum, fmt.Sprintf("p%d_%d", i, j))
+		}
+		w("\t\tl%d = l%d * fc%d + %s;\n", i, i, i, strings.Join(sum, " + "))
+		for d := range dh4 {
+			w("\t\to%d_%d = o%d_%d * fc%d;\n", i, d, i, d, i)
+		}
+	}
+	w("\t\t// out += weights · v, one texel of v at a time.\n")
+	for j := range kb {
+		for d := range dh4 {
+			w("\t\t{\n\t\t\tlet t = ld(vb + c%d + %du);\n", j, d)
+			for i := range qt {
+				w("\t\t\to%d_%d = o%d_%d + p%d_%d * t;\n", i, d, i, d, i, j)
+			}
+			w("\t\t}\n")
+		}
+	}
+	w("\t}\n\tlet ob = bb * p.o_bstride4 + h * DH4;\n")
+	for i := range qt {
+		w("\tif (m0 + %du < p.sq) {\n\t\tlet e = ob + (m0 + %du) * p.hidden4;\n\t\tlet il = 1.0 / l%d;\n", i, i, i)
+		for d := range dh4 {
+			w("\t\tout[e + %du] = o%d_%d * il;\n", d, i, d)
+		}
+		w("\t}\n")
+	}
+	w("}\n")
+	return b.String()
+}
+
+// flashDoc is the head of attention_flash_tex_qQT_kKB_dDH.wgsl, up to main
+// (format arguments QT, KB, Dh, QT·Dh, QT·KB, KB·DH4, QT·KB·Dh, DH4,
+// 4096/KB).
+const flashDoc = `// Attention for CPU adapters (lavapipe), flash-style in one dispatch, reading
+// q, k and v through a read-only storage texture (Attention/flash_tex). For
+// each (b, h) and query i:
+//   s_j = q_h[i]·k_h[j] / √Dh + m[j],   m[j] = float32 min where mask[b, j] is 0
+//   out[b, i, h·Dh..] = Σ_j exp(s_j - max s) · v_h[j] / Σ_j exp(s_j - max s)
+// (Hugging Face's masking: a fully masked row stays finite and uniform).
+// q is [Bq, Sq, H·Dh] with Bq = B or 1 (q_bstride4 = 0: one query set for
+// the whole batch), k and v [B, Sk, H·Dh], out [B, Sq, H·Dh]; Dh = %[3]d.
+// GENERATED by graph/gpuexec/attention_flash_gen_test.go; do not edit (go
+// test ./graph/gpuexec -run TestAttentionShadersGenerated
+// -update-attention-shaders).
+//
+// The weights are never stored: lavapipe stores to memory one SIMD lane at
+// a time, and storing the Sq·Sk·H weights was most of the three-dispatch
+// kernels' (mm, mm_tex) time. Each invocation owns %[1]d queries of one
+// (b, h): it loads their q rows once (%[4]d floats), keeps their whole output
+// rows in %[4]d accumulators, and walks the keys in blocks of %[2]d. Per block,
+// unrolled: %[6]d texels of k for the %[5]d scores (%[7]d multiply-adds),
+// each row's running maximum and sum updated (online softmax: the old sums
+// and accumulators rescaled by exp(old max - new max)), %[6]d texels of v
+// for the output (%[7]d multiply-adds). Only k and v are loaded in the loop;
+// a texture load costs lavapipe a gather per lane, so the tile is as many
+// queries as registers allow over as few keys as keep the rescaling cheap.
+// No workgroup memory, no barriers; queries past Sq are read clamped and not
+// written, keys past Sk read clamped and weighed by zero.
+//
+// q, k, v and the mask are copied, flat, into one texture of XW texels
+// (4 f32) per row before the dispatch; texel t (q0, k0, v0 or m0 plus the
+// vec4 index into q, k, v or the mask) is at (t %% XW, t / XW).
+//
+// Loop trips per invocation (lavapipe ends an invocation's loops after
+// 65535 iterations in all): ⌈Sk/%[2]d⌉, %[9]d at Sk = 4096.
+//
+// Bindings: 0 q, k, v and the mask [B, Sk] (rgba32float texture; the mask
+//           copied only when has_mask is 1) · 1 out as vec4 (read_write; the
+//           mask is not bound beside it since it may share out's buffer) ·
+//           2 params {sq, sk, hidden4 = H·Dh/4, q_bstride4, kv_bstride4,
+//           o_bstride4 (batch strides of q, k and v, out in vec4), heads,
+//           qgroups = ⌈Sq/%[1]d⌉, total = B·H·qgroups, has_mask, scale, q0,
+//           k0, v0, m0 (texel offsets of q, k, v and the mask)}
+// Workgroup: WG invocations; invocation g = workgroup·WG + lane (the
+//            workgroups folded into x·y above 65535) covers bh = g / qgroups
+//            (b = bh / heads, h = bh %% heads) and queries
+//            %[1]d·(g %% qgroups)..
+// Overrides: WG (default 16: one SIMD vector of lavapipe at 512 bits).
+override WG: u32 = 16u;
+
+const QT: u32 = %[1]du;
+const KB: u32 = %[2]du;
+const DH4: u32 = %[8]du;
+const F32_MIN: f32 = -3.4028234663852886e38;
+// XW is the width of the texture in texels, 2^XWS.
+const XW: u32 = 4096u;
+const XWS: u32 = 12u;
+
+struct Params {
+	sq: u32, sk: u32, hidden4: u32, q_bstride4: u32,
+	kv_bstride4: u32, o_bstride4: u32, heads: u32, qgroups: u32,
+	total: u32, has_mask: u32, scale: f32, q0: u32,
+	k0: u32, v0: u32, m0: u32,
+}
+
+@group(0) @binding(0) var xt: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+// ld returns texel t of the flat texture.
+fn ld(t: u32) -> vec4<f32> {
+	return textureLoad(xt, vec2<i32>(i32(t & (XW - 1u)), i32(t >> XWS)));
+}
+
+// mk returns element e of the mask.
+fn mk(e: u32) -> f32 {
+	return ld(p.m0 + (e >> 2u))[e & 3u];
+}
+
+// d2 is the dot product of (a, c) with (b, d).
+fn d2(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>) -> f32 {
+	return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w + c.x * d.x + c.y * d.y + c.z * d.z + c.w * d.w;
+}
+
+`
