@@ -13,7 +13,6 @@ import (
 	"github.com/gosig/gosig/graph"
 )
 
-
 func run(t *testing.T, b *graph.Builder, w graph.MapWeights, in map[string]graph.Value) map[string]graph.Value {
 	t.Helper()
 	g, err := b.Build()

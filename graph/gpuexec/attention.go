@@ -12,6 +12,15 @@ import (
 
 // The kernels of Attention and AttentionProbs.
 //
+//   - Attention/flash_tex (CPU adapters with read-only storage textures,
+//     the default there for heads of 64, 72 and 96 and 4 or more queries;
+//     attention_flash.go): one dispatch, 16 queries per invocation with
+//     their output rows in registers and an online softmax over the keys,
+//     every operand read through a texture, no weights stored. About 2×
+//     mm_tex and 2.5× mm at SigLIP2-base on lavapipe.
+//   - Attention/mm_tex (attention_tex.go): mm's three dispatches reading
+//     through a texture; the default on those adapters for other heads and
+//     for the pooling head's single probe query.
 //   - Attention/mm (CPU adapters, lavapipe): attention computed like a
 //     matrix product, in three dispatches per chunk of batch·heads.
 //     attention_scores_TMxTN.wgsl computes register-tiled blocks of q·kᵀ/√Dh

@@ -83,21 +83,17 @@ func flashHeadSizes() string {
 	return strings.Join(s, ", ")
 }
 
-// flashTexLayout is where q, k, v and the mask lie in the texture, in
-// rows, and their sizes in texels.
+// flashTexLayout is where q, k, v and then the mask lie in the texture, in
+// rows, and the mask's size in texels.
 type flashTexLayout struct {
-	kRow, vRow, mRow, rows     int
-	qTexels, kvTexels, mTexels int
+	attnQKV
+	mRow, rows, mTexels int
 }
 
 // newFlashTexLayout places q, k, v and the mask one after another.
 func newFlashTexLayout(a attnDims) flashTexLayout {
-	h4 := a.heads * a.dh / 4
-	l := flashTexLayout{qTexels: a.qBatch * a.sq * h4, kvTexels: a.batch * a.sk * h4}
-	l.kRow = ceilDiv(l.qTexels, attnTexWidth)
-	l.vRow = l.kRow + ceilDiv(l.kvTexels, attnTexWidth)
-	l.mTexels = ceilDiv(a.batch*a.sk, 4)
-	l.mRow = l.vRow + ceilDiv(l.kvTexels, attnTexWidth)
+	l := flashTexLayout{attnQKV: newAttnQKV(a), mTexels: ceilDiv(a.batch*a.sk, 4)}
+	l.mRow = l.end
 	l.rows = l.mRow + ceilDiv(l.mTexels, attnTexWidth)
 	return l
 }
@@ -128,16 +124,10 @@ func attentionFlashTex(pr *Program, n *graph.Node, in []Tensor, out Tensor) erro
 		return fmt.Errorf("flash_tex has no kernel for heads of %d (only %s): use attention=mm_tex", a.dh, flashHeadSizes())
 	}
 	tl := newFlashTexLayout(a)
-	if tl.rows > pr.MaxTexture() {
-		return fmt.Errorf("q, k, v and the mask need a texture of %d rows of %d texels; the adapter allows %d rows: run smaller batches or attention=mm", tl.rows, attnTexWidth, pr.MaxTexture())
-	}
-	tex, err := pr.SharedTexture("attention operands", gpu.RGBA32Float, attnTexWidth, tl.rows)
+	tex, err := tl.copyIn(pr, tl.rows, "q, k, v and the mask", q, k, v)
 	if err != nil {
 		return err
 	}
-	pr.CopyToTextureRow(q, tex, 0, tl.qTexels)
-	pr.CopyToTextureRow(k, tex, tl.kRow, tl.kvTexels)
-	pr.CopyToTextureRow(v, tex, tl.vRow, tl.kvTexels)
 	if mask.Valid() {
 		// The mask is copied in whole texels: its last may run past it,
 		// into the padding of its 256-byte aligned slot.

@@ -106,7 +106,7 @@ func TestFlashTexTextureRows(t *testing.T) {
 		t.Skipf("%s has no read-only storage textures", testDev.Info().Name)
 	}
 	// q, k, v: 2·40·32 texels, one row each; the mask one more.
-	assert.Equal(t, flashTexLayout{kRow: 1, vRow: 2, mRow: 3, rows: 4, qTexels: 2560, kvTexels: 2560, mTexels: 20},
+	assert.Equal(t, flashTexLayout{attnQKV: attnQKV{kRow: 1, vRow: 2, end: 3, qTexels: 2560, kvTexels: 2560}, mRow: 3, rows: 4, mTexels: 20},
 		newFlashTexLayout(attnDims{batch: 2, qBatch: 2, sq: 40, sk: 40, heads: 2, dh: 64}))
 	rng := rand.New(rand.NewPCG(65, 66))
 	b, in := attnGraph(rng, attnCase{bsz: 2, qBatch: 2, sq: 40, sk: 40, heads: 2, dh: 64, masked: true}, false)

@@ -204,7 +204,7 @@ func TestAttentionTexLayout(t *testing.T) {
 	tl := newAttnTexLayout(a, l, 12)
 	// q, k, v: 256·192 texels, 12 rows each; w: 12·256·64 texels, 48 rows;
 	// st: 12·256·16 pairs of 8 bytes, 6 rows.
-	assert.Equal(t, attnTexLayout{qRow: 0, kRow: 12, vRow: 24, wRow: 36, sRow: 84, rows: 90, qTexels: 49152, kvTexels: 49152}, tl)
+	assert.Equal(t, attnTexLayout{attnQKV: attnQKV{kRow: 12, vRow: 24, end: 36, qTexels: 49152, kvTexels: 49152}, wRow: 36, sRow: 84, rows: 90}, tl)
 
 	if !testDev.HasStorageTextureRead() {
 		t.Skipf("%s has no read-only storage textures", testDev.Info().Name)

@@ -9,7 +9,8 @@ import (
 )
 
 // Attention/mm_tex (CPU adapters with read-only storage textures, the
-// default there): mm's three dispatches per chunk of batch·heads, with
+// default there where flash_tex has no kernel: the pooling head's probe
+// and heads other than 64, 72 and 96): mm's three dispatches per chunk of batch·heads, with
 // every operand the kernels read taken from one read-only storage texture
 // instead of storage buffers (on lavapipe a storage-buffer access is a
 // loop over the SIMD lanes with branches per lane; see gpu.Texture). q, k
@@ -29,8 +30,8 @@ import (
 // scores kernel's stores of the weights (Sq·Sk·H floats): lavapipe stores
 // to a buffer (or a storage texture, measured alike) one lane at a time,
 // and without those stores the scores kernel ran in 3.7 ms of its 9 at
-// SigLIP2-base. A kernel that never materialises the weights (flash-style
-// with a register tile over the whole head) is what would remove them.
+// SigLIP2-base. flash_tex, which never materialises the weights, removes
+// them.
 func init() {
 	register(Kernel{Op: graph.OpAttention, Name: "mm_tex", Target: ForCPU, Priority: 15, Supports: attentionMMTexSupports, Build: attentionMMTex})
 }
@@ -49,27 +50,58 @@ func texTiles(ts []attnTile) []attnTile {
 	return out
 }
 
+// attnQKV is where q, k and v of the whole batch lie in the texture the
+// texture-reading attention kernels share (mm_tex, flash_tex): q from row
+// 0, then k, then v, each from the start of a row. The texture is shared
+// with the program's other texture users (SharedTexture): its contents
+// only live from the copies to the dispatches that read them.
+type attnQKV struct {
+	kRow, vRow, end   int // end: the first row after v
+	qTexels, kvTexels int
+}
+
+func newAttnQKV(a attnDims) attnQKV {
+	h4 := a.heads * a.dh / 4
+	l := attnQKV{qTexels: a.qBatch * a.sq * h4, kvTexels: a.batch * a.sk * h4}
+	l.kRow = ceilDiv(l.qTexels, attnTexWidth)
+	l.vRow = l.kRow + ceilDiv(l.kvTexels, attnTexWidth)
+	l.end = l.vRow + ceilDiv(l.kvTexels, attnTexWidth)
+	return l
+}
+
+// copyIn takes the program's attention texture, rows rows high (the
+// caller's operands follow q, k and v), and records the copies of q, k and
+// v into it. what names the operands for the error when the adapter's
+// textures are too small.
+func (l attnQKV) copyIn(pr *Program, rows int, what string, q, k, v Tensor) (*gpu.Texture, error) {
+	if rows > pr.MaxTexture() {
+		return nil, fmt.Errorf("%s need a texture of %d rows of %d texels; the adapter allows %d rows: run smaller batches or attention=mm", what, rows, attnTexWidth, pr.MaxTexture())
+	}
+	tex, err := pr.SharedTexture("attention operands", gpu.RGBA32Float, attnTexWidth, rows)
+	if err != nil {
+		return nil, err
+	}
+	pr.CopyToTextureRow(q, tex, 0, l.qTexels)
+	pr.CopyToTextureRow(k, tex, l.kRow, l.kvTexels)
+	pr.CopyToTextureRow(v, tex, l.vRow, l.kvTexels)
+	return tex, nil
+}
+
 // attnTexLayout is where mm_tex's operands lie in its texture, in rows: q,
 // k and v of the whole batch, then the weights and the statistics of the
-// largest chunk. The texture is shared with the program's other texture
-// users (SharedTexture): its contents only live from the copies to the
-// dispatches that read them.
+// largest chunk.
 type attnTexLayout struct {
-	qRow, kRow, vRow, wRow, sRow, rows int
-	qTexels, kvTexels                  int
+	attnQKV
+	wRow, sRow, rows int
 }
 
 // newAttnTexLayout places q, k, v, then the weights and statistics of
 // chunks of up to largest (b, h) pairs.
 func newAttnTexLayout(a attnDims, l mmLayout, largest int) attnTexLayout {
-	h4 := a.heads * a.dh / 4
-	t := attnTexLayout{qTexels: a.qBatch * a.sq * h4, kvTexels: a.batch * a.sk * h4}
-	rows := func(texels int) int { return ceilDiv(texels, attnTexWidth) }
-	t.kRow = rows(t.qTexels)
-	t.vRow = t.kRow + rows(t.kvTexels)
-	t.wRow = t.vRow + rows(t.kvTexels)
-	t.sRow = t.wRow + rows(wTexels(l, largest))
-	t.rows = t.sRow + rows(sTexels(l, largest))
+	t := attnTexLayout{attnQKV: newAttnQKV(a)}
+	t.wRow = t.end
+	t.sRow = t.wRow + ceilDiv(wTexels(l, largest), attnTexWidth)
+	t.rows = t.sRow + ceilDiv(sTexels(l, largest), attnTexWidth)
 	return t
 }
 
@@ -142,16 +174,10 @@ func attentionMMTex(pr *Program, n *graph.Node, in []Tensor, out Tensor) error {
 		return err
 	}
 	tl := newAttnTexLayout(a, l, largest)
-	if tl.rows > pr.MaxTexture() {
-		return fmt.Errorf("q, k and v need a texture of %d rows of %d texels; the adapter allows %d rows: run smaller batches or attention=mm", tl.rows, attnTexWidth, pr.MaxTexture())
-	}
-	tex, err := pr.SharedTexture("attention operands", gpu.RGBA32Float, attnTexWidth, tl.rows)
+	tex, err := tl.copyIn(pr, tl.rows, "q, k, v and the weights", q, k, v)
 	if err != nil {
 		return err
 	}
-	pr.CopyToTextureRow(q, tex, 0, tl.qTexels)
-	pr.CopyToTextureRow(k, tex, tl.kRow, tl.kvTexels)
-	pr.CopyToTextureRow(v, tex, tl.vRow, tl.kvTexels)
 
 	wBytes := uint64(largest) * l.wBytesPerBH
 	sOff := (wBytes + attnStatsAlign - 1) / attnStatsAlign * attnStatsAlign
