@@ -70,35 +70,6 @@ func TestFlashTexChoice(t *testing.T) {
 	}
 }
 
-// TestFlashTexEncoderLayer runs two masked SigLIP encoder layers with heads
-// of 64 under the automatic kernel choice, which takes flash_tex for their
-// attention on CPU adapters with read-only storage textures: the mask lies
-// in the same arena buffer as the attention's output, which flash_tex reads
-// through its texture. Tolerance as TestEncoderLayer: two layers of f32
-// arithmetic against the float64-accumulating CPU twin.
-func TestFlashTexEncoderLayer(t *testing.T) {
-	rng := rand.New(rand.NewPCG(63, 64))
-	c := layerConfig{hidden: 128, heads: 2, mlp: 256, eps: 1e-6}
-	const bsz, seq = 2, 21
-	b := graph.NewBuilder()
-	x := b.Input("x", graph.F32, bsz, seq, c.hidden)
-	m := b.Input("mask", graph.F32, bsz, seq)
-	b.Output("y", encoderLayer(b, c, encoderLayer(b, c, x, m, "l0"), m, "l1"))
-	p := plan(t, b)
-	w := layerWeights(rng, p.Graph)
-	in := map[string]graph.Value{
-		"x":    graph.F32Value(randn(rng, bsz*seq*c.hidden), bsz, seq, c.hidden),
-		"mask": graph.F32Value(mask(bsz, seq, [2]int{1, 19}, [2]int{0, 20}), bsz, seq),
-	}
-	if testDev.Info().Type == gpu.CPU && testDev.HasStorageTextureRead() {
-		ks, err := newExec(t, w, "").Kernels(p)
-		require.NoError(t, err)
-		assert.Equal(t, "flash_tex", ks[attentionStep(p)])
-	}
-	cpu, gpu := both(t, p, w, in, "")
-	assertClose(t, cpu, gpu, tol{abs: 1e-4, rel: 1e-4})
-}
-
 // TestFlashTexTextureRows checks that a texture too small for q, k, v and
 // the mask is refused with an error that names the way out.
 func TestFlashTexTextureRows(t *testing.T) {

@@ -65,33 +65,54 @@ func layerWeights(rng *rand.Rand, g *graph.Graph) mapWeights {
 	return w
 }
 
+// TestEncoderLayer runs two masked SigLIP encoder layers, GPU against the
+// CPU executor, with heads of 24 (Dh not a tile multiple) and of 64 (as
+// SigLIP2-base's, where CPU adapters with read-only storage textures take
+// flash_tex for the attention, whose mask lies in the same arena buffer as
+// its output and is read through its texture).
 func TestEncoderLayer(t *testing.T) {
-	rng := rand.New(rand.NewPCG(31, 32))
-	c := layerConfig{hidden: 96, heads: 4, mlp: 384, eps: 1e-6}
-	const bsz, seq = 2, 17
-	b := graph.NewBuilder()
-	x := b.Input("x", graph.F32, bsz, seq, c.hidden)
-	m := b.Input("mask", graph.F32, bsz, seq)
-	y := encoderLayer(b, c, x, m, "encoder.layers.0")
-	y = encoderLayer(b, c, y, m, "encoder.layers.1")
-	b.Output("y", y)
-	g, err := b.Build()
-	require.NoError(t, err)
-	p, err := graph.NewPlan(g)
-	require.NoError(t, err)
-	assert.Equal(t, 6, p.Fused, "per layer: GELU into fc1, residuals into out_proj and fc2")
-	w := layerWeights(rng, g)
-	in := map[string]graph.Value{
-		"x":    graph.F32Value(randn(rng, bsz*seq*c.hidden), bsz, seq, c.hidden),
-		"mask": graph.F32Value(mask(bsz, seq, [2]int{1, 15}, [2]int{1, 16}), bsz, seq),
-	}
-	for _, kernels := range []string{"cpu", "gpu"} {
-		t.Run(kernels, func(t *testing.T) {
-			cpu, gpu := both(t, p, w, in, kernels)
-			t.Logf("max |gpu - cpu| = %.2g", maxErr(cpu["y"], gpu["y"]))
-			// Two layers of f32 arithmetic against a float64-accumulating
-			// reference; activations are O(1).
-			assertClose(t, cpu, gpu, tol{abs: 1e-4, rel: 1e-4})
+	for _, tc := range []struct {
+		name     string
+		seed     uint64
+		c        layerConfig
+		seq      int
+		valid    [2][2]int // each sequence's unmasked key range
+		wantAttn string    // the attention kernel CPU adapters pick
+	}{
+		{"heads of 24", 31, layerConfig{hidden: 96, heads: 4, mlp: 384, eps: 1e-6}, 17, [2][2]int{{1, 15}, {1, 16}}, ""},
+		{"heads of 64", 63, layerConfig{hidden: 128, heads: 2, mlp: 256, eps: 1e-6}, 21, [2][2]int{{1, 19}, {0, 20}}, "flash_tex"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(tc.seed, tc.seed+1))
+			c, seq := tc.c, tc.seq
+			const bsz = 2
+			b := graph.NewBuilder()
+			x := b.Input("x", graph.F32, bsz, seq, c.hidden)
+			m := b.Input("mask", graph.F32, bsz, seq)
+			y := encoderLayer(b, c, x, m, "encoder.layers.0")
+			y = encoderLayer(b, c, y, m, "encoder.layers.1")
+			b.Output("y", y)
+			p := plan(t, b)
+			assert.Equal(t, 6, p.Fused, "per layer: GELU into fc1, residuals into out_proj and fc2")
+			w := layerWeights(rng, p.Graph)
+			in := map[string]graph.Value{
+				"x":    graph.F32Value(randn(rng, bsz*seq*c.hidden), bsz, seq, c.hidden),
+				"mask": graph.F32Value(mask(bsz, seq, tc.valid[0], tc.valid[1]), bsz, seq),
+			}
+			if tc.wantAttn != "" && testDev.Info().Type == gpu.CPU && testDev.HasStorageTextureRead() {
+				ks, err := newExec(t, w, "").Kernels(p)
+				require.NoError(t, err)
+				assert.Equal(t, tc.wantAttn, ks[attentionStep(p)])
+			}
+			for _, kernels := range []string{"cpu", "gpu"} {
+				t.Run(kernels, func(t *testing.T) {
+					cpu, gpu := both(t, p, w, in, kernels)
+					t.Logf("max |gpu - cpu| = %.2g", maxErr(cpu["y"], gpu["y"]))
+					// Two layers of f32 arithmetic against a
+					// float64-accumulating reference; activations are O(1).
+					assertClose(t, cpu, gpu, tol{abs: 1e-4, rel: 1e-4})
+				})
+			}
 		})
 	}
 }
