@@ -10,7 +10,6 @@ import (
 
 	"github.com/gosig/gosig/gpu"
 	"github.com/gosig/gosig/graph"
-
 	"github.com/gosig/gosig/internal/cputime"
 )
 
