@@ -22,7 +22,7 @@
 // vision tower then ran 1.2–1.45× as fast (gosig bench vision, same
 // machine, same hour). Kernels for CPU adapters size their workgroups by
 // AdapterInfo.SIMDLanes. Set LP_NATIVE_VECTOR_WIDTH=256 to keep Mesa's
-// default.
+// default; processes that draw keep it (KeepLavapipeWidth).
 package gpu
 
 import (
@@ -140,8 +140,30 @@ func lavapipeWidth() {
 		envMu.Lock()
 		defer envMu.Unlock()
 		os.Setenv("LP_NATIVE_VECTOR_WIDTH", "512")
+		setWidth = true
 	})
 }
+
+// KeepLavapipeWidth keeps lavapipe at Mesa's default vector width in this
+// process, instead of the 512 bits gosig asks for on AVX-512 CPUs (see the
+// package documentation). A process that draws calls it before it opens
+// its first device: Mesa 22.3's LLVM 15 crashes the process (SIGSEGV in
+// its EarlyCSE pass, on a driver thread, so Go cannot recover) compiling
+// gosig's viewer shader at 512 bits. It reports false when it is too late:
+// a device was already opened with the variable set by gosig.
+func KeepLavapipeWidth() bool {
+	kept := true
+	widthOnce.Do(func() {}) // from now on, lavapipeWidth does nothing
+	envMu.Lock()
+	defer envMu.Unlock()
+	if setWidth {
+		kept = false
+	}
+	return kept
+}
+
+// setWidth records that lavapipeWidth set LP_NATIVE_VECTOR_WIDTH.
+var setWidth bool
 
 // setLogLevel quiets wgpu-native's logger (it warns "No config found!" on
 // every instance) unless GOSIG_WGPU_LOG asks for more. Errors are still

@@ -300,3 +300,15 @@ func rss(t *testing.T) int64 {
 	t.Skip("no VmRSS")
 	return 0
 }
+
+// TestKeepLavapipeWidth: once a device is open, keeping Mesa's width is too
+// late exactly when gosig set LP_NATIVE_VECTOR_WIDTH itself (AVX-512 CPUs
+// without the variable set), and the variable is left as it is.
+func TestKeepLavapipeWidth(t *testing.T) {
+	require.NotNil(t, testDev, "TestMain opened a device")
+	before, had := os.LookupEnv("LP_NATIVE_VECTOR_WIDTH")
+	assert.Equal(t, !setWidth, KeepLavapipeWidth())
+	after, has := os.LookupEnv("LP_NATIVE_VECTOR_WIDTH")
+	assert.Equal(t, had, has)
+	assert.Equal(t, before, after)
+}

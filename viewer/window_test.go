@@ -20,6 +20,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gosig/gosig/gpu"
 )
 
 // The window test runs the viewer's window in a child process (this test
@@ -53,6 +55,9 @@ type presentedReport struct {
 }
 
 func TestMain(m *testing.M) {
+	// The viewer's shader does not compile on lavapipe at 512 bits (see
+	// gpu.KeepLavapipeWidth), and the tests' first device may be a model's.
+	gpu.KeepLavapipeWidth()
 	if cfg := os.Getenv(childEnv); cfg != "" {
 		os.Exit(windowChild(cfg))
 	}

@@ -112,6 +112,7 @@ type attnSession struct {
 // one. The picture is drawn on the model's own WebGPU device when it runs
 // on the GPU.
 func (f *attnFlags) open(ctx context.Context, images []string) (*attnSession, error) {
+	gpu.KeepLavapipeWidth() // the viewer's shader does not compile on lavapipe at 512 bits
 	gopts := gpu.Options{Backend: f.backend, Adapter: f.adapter}
 	m, err := siglip2.Load(f.model, siglip2.Options{Device: f.device, GPU: gopts, Revision: f.revision, MaxPatches: f.maxPatches})
 	if err != nil {
