@@ -12,4 +12,9 @@
 // The window needs the main OS thread (GLFW's rule): importing the package
 // locks the main goroutine to it, and Run must be called from main's
 // goroutine.
+//
+// On lavapipe (Mesa's Vulkan on the CPU), call gpu.KeepLavapipeWidth before
+// the process opens its first device: at the 512-bit vectors gosig
+// otherwise asks for on AVX-512 CPUs, Mesa 22.3's LLVM crashes compiling the
+// viewer's shader. gosig attn and gosig view do.
 package viewer
