@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -118,7 +119,7 @@ overrides them as GOSIG_KERNELS does, --variants times every variant.`,
 				}
 				for i, spec := range specs {
 					t, err := gpuexec.BenchKernel(ctx, dev, c, gpuexec.Options{Kernels: spec}, reps, rounds)
-					if i > 0 && err != nil && strings.Contains(err.Error(), "does not support") {
+					if _, ok := errors.AsType[*gpuexec.UnsupportedError](err); i > 0 && ok {
 						continue // a variant that refuses the shape on this adapter
 					}
 					if err != nil {

@@ -3,14 +3,8 @@ package gpuexec
 import (
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/require"
-
-	"github.com/gosig/gosig/shaders"
 )
 
 // The CPU attention kernels (shaders/attention_scores_*.wgsl and
@@ -34,15 +28,7 @@ func TestAttentionShadersGenerated(t *testing.T) {
 	for _, tile := range flashTiles {
 		files[tile.shader()] = attentionFlashShader(tile)
 	}
-	for name, want := range files {
-		if *updateAttentionShaders {
-			require.NoError(t, os.WriteFile(filepath.Join("..", "..", "shaders", name), []byte(want), 0o644))
-			continue
-		}
-		got, err := shaders.Source(name)
-		require.NoError(t, err)
-		require.True(t, got == want, "shaders/%s differs from its generator: run go test ./graph/gpuexec -run TestAttentionShadersGenerated -update-attention-shaders", name)
-	}
+	checkGenerated(t, files, *updateAttentionShaders, "go test ./graph/gpuexec -run TestAttentionShadersGenerated -update-attention-shaders")
 }
 
 // attentionScoresShader returns the WGSL of the first half of CPU attention:

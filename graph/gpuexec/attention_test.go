@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -267,21 +266,7 @@ func BenchmarkAttention(b *testing.B) {
 		attentionCase(1, 729, 1152, 16),
 	} {
 		for _, v := range Variants(graph.OpAttention) {
-			b.Run(v+"/"+c.Shape, func(b *testing.B) {
-				var ms, gf float64
-				for b.Loop() {
-					t, err := BenchKernel(context.Background(), testDev, c, Options{Kernels: "attention=" + v}, 4, 1)
-					if err != nil && strings.Contains(err.Error(), "does not support") {
-						b.Skip(err) // the variant refuses the shape here
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					ms, gf = t.Ms, t.GFLOPs
-				}
-				b.ReportMetric(ms, "ms/op-gpu")
-				b.ReportMetric(gf, "GFLOP/s")
-			})
+			b.Run(v+"/"+c.Shape, func(b *testing.B) { benchVariant(b, c, "attention="+v) })
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,7 @@ import (
 	"github.com/gosig/gosig/gpu"
 	"github.com/gosig/gosig/graph"
 	"github.com/gosig/gosig/graph/cpuexec"
+	"github.com/gosig/gosig/shaders"
 )
 
 // testDev is the one device of this test binary: opening a device and
@@ -148,4 +150,20 @@ func maxErr(want, got graph.Value) float64 {
 		m = math.Max(m, math.Abs(float64(want.F32[i])-float64(got.F32[i])))
 	}
 	return m
+}
+
+// checkGenerated requires each committed shaders/NAME to equal its
+// generator's output files[NAME], or with update rewrites the files; rerun
+// is the command that rewrites them, for the failure message.
+func checkGenerated(t *testing.T, files map[string]string, update bool, rerun string) {
+	t.Helper()
+	for name, want := range files {
+		if update {
+			require.NoError(t, os.WriteFile(filepath.Join("..", "..", "shaders", name), []byte(want), 0o644))
+			continue
+		}
+		got, err := shaders.Source(name)
+		require.NoError(t, err)
+		require.True(t, got == want, "shaders/%s differs from its generator: run %s", name, rerun)
+	}
 }

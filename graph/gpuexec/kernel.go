@@ -133,6 +133,21 @@ func opByName(name string) (graph.Op, bool) {
 	return 0, false
 }
 
+// UnsupportedError is the error of a run whose kernel choice (GOSIG_KERNELS
+// or Options.Kernels) names, for a node, a variant that cannot run the
+// node's shape on the adapter (a tile it does not have, a loop past
+// lavapipe's limit). Benchmarks that time every variant skip such pairs.
+type UnsupportedError struct {
+	Node    string // the node's name
+	Kernel  string // op/variant
+	Shape   []int  // the node's output shape
+	Adapter string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("gpuexec: %s: kernel %s (chosen by GOSIG_KERNELS or Options.Kernels) does not support %v on %s", e.Node, e.Kernel, e.Shape, e.Adapter)
+}
+
 // kernelSpec returns the choice from the option, else $GOSIG_KERNELS.
 func kernelSpec(opt string) string {
 	if opt != "" {
@@ -148,7 +163,7 @@ func (s selection) choose(n *graph.Node, in []*graph.Node, dev *gpu.Device) (*Ke
 		for i := range ks {
 			if ks[i].Name == want {
 				if ks[i].Supports != nil && !ks[i].Supports(n, in, dev) {
-					return nil, fmt.Errorf("gpuexec: %s: kernel %s/%s (chosen by GOSIG_KERNELS or Options.Kernels) does not support %v on %s", n.Name, n.Op, want, n.Shape, dev.Info().Name)
+					return nil, &UnsupportedError{Node: n.Name, Kernel: n.Op.String() + "/" + want, Shape: n.Shape, Adapter: dev.Info().Name}
 				}
 				return &ks[i], nil
 			}

@@ -4,15 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"math/bits"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/require"
-
-	"github.com/gosig/gosig/shaders"
 )
 
 // The CPU Linear kernels (shaders/linear_reg_*.wgsl, operands from storage
@@ -27,17 +21,11 @@ import (
 var updateShaders = flag.Bool("update-shaders", false, "rewrite shaders/linear_reg_*.wgsl and linear_regtex_*.wgsl from the generator in linear_gen_test.go")
 
 func TestLinearShadersGenerated(t *testing.T) {
+	files := map[string]string{}
 	for _, tile := range append(slices.Clone(linearRegTiles), linearRegTexTiles...) {
-		name := tile.shader()
-		want := linearRegShader(tile)
-		if *updateShaders {
-			require.NoError(t, os.WriteFile(filepath.Join("..", "..", "shaders", name), []byte(want), 0o644))
-			continue
-		}
-		got, err := shaders.Source(name)
-		require.NoError(t, err)
-		require.True(t, got == want, "shaders/%s differs from its generator: run go test ./graph/gpuexec -run TestLinearShadersGenerated -update-shaders", name)
+		files[tile.shader()] = linearRegShader(tile)
 	}
+	checkGenerated(t, files, *updateShaders, "go test ./graph/gpuexec -run TestLinearShadersGenerated -update-shaders")
 }
 
 // linearRegShader returns the WGSL of the register-tiled Linear kernel with
